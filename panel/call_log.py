@@ -1,0 +1,426 @@
+"""The call ledger: every call event we accepted, one record per call, and the review queue.
+
+The database, not the job queue, is the source of truth, so nothing is lost when a worker dies, Redis restarts
+or a job is enqueued twice:
+
+- `StoredEvent` holds each accepted webhook event once (`event_id` is unique: a second identical post, however
+  concurrent, fails on the constraint and is answered "duplicate").
+- `CallRecord` is one row per call ID: the folded state of its events, the record the call was logged against,
+  the Salesforce Task it produced and where the logging stands (`open`, `logged`, `skipped`, `needs_review`,
+  `failed`). A job runs `panel.jobs.log_call` for the call; a sweep finds rows a lost job left behind.
+- The per-call lock is a lease on the call's row (`lease_owner`, `lease_until`), taken with one conditional
+  UPDATE, so it works the same on SQLite and PostgreSQL and across processes and machines. Whoever writes the
+  call's Task to Salesforce (the logging job, an agent's note during the call, a reviewer) holds it; a holder that
+  dies loses it when the lease runs out.
+- `ReviewItem` keeps the calls a person must decide on (several matches, none, a permanent error) and who
+  resolved each, how and when.
+
+Exactly once: before a Task is created the record is marked `task_unsure` and committed; the new Task's Id
+replaces the mark. Anyone who later finds the mark (a timeout hid the answer, a worker died) looks the Task up by
+`CallObject` before writing again.
+
+The tasks feature calls `add_call_note` and `recent_calls`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Iterator
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import current_app
+from sqlalchemy import Boolean, DateTime, Float, Integer, String, Text, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, mapped_column
+
+from panel.calls.events import CallEvent, event_from_dict
+from panel.calls.state import CallState, fold
+from panel.extensions import db
+from panel.salesforce import call_tasks
+from panel.salesforce.errors import SalesforceUnavailable
+
+__all__ = [
+    "CallBusy",
+    "CallRecord",
+    "RecentCall",
+    "ReviewItem",
+    "StoredEvent",
+    "add_call_note",
+    "call_lease",
+    "ensure_call",
+    "events_of",
+    "recent_calls",
+    "store_event",
+]
+
+STATUSES = ("open", "logged", "skipped", "needs_review", "failed")
+REVIEW_REASONS = ("several", "none", "error")
+LEASE_TTL_S = 120.0
+NOTE_LEASE_WAIT_S = 10.0
+_ID_LENGTH = 255
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """An aware UTC datetime; SQLite hands back naive values even for timezone-aware columns."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+class CallBusy(SalesforceUnavailable):
+    """Another writer holds the call's lease for longer than a person should wait; try again in a moment."""
+
+
+class StoredEvent(db.Model):
+    """One accepted webhook event, exactly as validated (`payload` is `CallEvent.as_json()`)."""
+
+    __tablename__ = "call_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(_ID_LENGTH), unique=True)
+    call_id: Mapped[str] = mapped_column(String(_ID_LENGTH), index=True)
+    type: Mapped[str] = mapped_column(String(20))
+    payload: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    processed: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+
+    def event(self) -> CallEvent:
+        return event_from_dict(json.loads(self.payload))
+
+
+class CallRecord(db.Model):
+    """Where one call stands. `state` is the reducer's `CallState` as JSON (None until an event arrived)."""
+
+    __tablename__ = "calls"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[str] = mapped_column(String(_ID_LENGTH), unique=True)
+    org_id: Mapped[str | None] = mapped_column(String(18))
+    agent_email: Mapped[str | None] = mapped_column(String(254), index=True)
+    direction: Mapped[str | None] = mapped_column(String(8))
+    external_number: Mapped[str | None] = mapped_column(String(255))
+    state: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    outcome: Mapped[str | None] = mapped_column(String(32))  # why: answered, voicemail, internal, dismissed, ...
+    timed_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    warmed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The record the call is logged against, and how it was chosen (call_pick, note, remembered, single, reviewer).
+    record_id: Mapped[str | None] = mapped_column(String(18))
+    record_type: Mapped[str | None] = mapped_column(String(40))
+    record_source: Mapped[str | None] = mapped_column(String(16))
+    candidates: Mapped[str | None] = mapped_column(Text)  # JSON: the verified matches seen for the number
+    note_who_id: Mapped[str | None] = mapped_column(String(18))
+    note_what_id: Mapped[str | None] = mapped_column(String(18))
+    task_id: Mapped[str | None] = mapped_column(String(18))
+    task_closed: Mapped[bool] = mapped_column(Boolean, default=False)
+    task_unsure: Mapped[bool] = mapped_column(Boolean, default=False)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    first_failure_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[float | None] = mapped_column(Float)  # epoch seconds: compares the same in every database
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    logged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    def call_state(self) -> CallState | None:
+        return CallState.from_json(json.loads(self.state)) if self.state else None
+
+
+class ReviewItem(db.Model):
+    """A call a person must decide on, and (once resolved) who decided what, and when."""
+
+    __tablename__ = "call_reviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[str] = mapped_column(String(_ID_LENGTH), index=True)
+    reason: Mapped[str] = mapped_column(String(16))  # several, none, error
+    error: Mapped[str | None] = mapped_column(Text)
+    candidates: Mapped[str | None] = mapped_column(Text)  # JSON list of {record_id, record_type, name, company}
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolved_by: Mapped[str | None] = mapped_column(String(254))
+    resolution: Mapped[str | None] = mapped_column(String(16))  # record, lead, dismissed, retry, agent_note
+    resolved_record_id: Mapped[str | None] = mapped_column(String(18))
+
+    def candidate_list(self) -> list[dict[str, Any]]:
+        return json.loads(self.candidates) if self.candidates else []
+
+
+# -- events ---------------------------------------------------------------------------------------------------------
+
+def store_event(event: CallEvent, now: datetime | None = None) -> bool:
+    """Commit `event`; False when an event with its `event_id` is already stored (also under a concurrent race)."""
+    db.session.add(StoredEvent(event_id=event.event_id, call_id=event.call_id, type=event.type,
+                               payload=json.dumps(event.as_json(), ensure_ascii=False),
+                               received_at=now or utcnow(), processed=False))
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        return False
+    return True
+
+
+def events_of(call_id: str) -> list[StoredEvent]:
+    return list(db.session.execute(select(StoredEvent).where(StoredEvent.call_id == call_id)).scalars())
+
+
+def fold_events(call_id: str) -> CallState | None:
+    """The call's state from every stored event, whatever order they arrived in."""
+    return fold(stored.event() for stored in events_of(call_id))
+
+
+# -- the per-call record and its lease ------------------------------------------------------------------------------
+
+def find_call(call_id: str) -> CallRecord | None:
+    return db.session.execute(select(CallRecord).where(CallRecord.call_id == call_id)).scalar_one_or_none()
+
+
+def ensure_call(call_id: str, now: datetime | None = None, **values: Any) -> None:
+    """Create the call's row if it does not exist yet (`values` only fill a new row). Commits."""
+    if find_call(call_id) is not None:
+        db.session.rollback()
+        return
+    moment = now or utcnow()
+    db.session.add(CallRecord(call_id=call_id, status="open", created_at=moment, updated_at=moment, **values))
+    try:
+        db.session.commit()
+    except IntegrityError:  # created concurrently: the other row is as good as ours
+        db.session.rollback()
+
+
+def _try_lease(call_id: str, owner: str, ttl_s: float) -> bool:
+    now = time.time()
+    result = db.session.execute(
+        update(CallRecord)
+        .where(CallRecord.call_id == call_id, or_(CallRecord.lease_until.is_(None), CallRecord.lease_until < now))
+        .values(lease_owner=owner, lease_until=now + ttl_s)
+    )
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def _release(call_id: str, owner: str) -> None:
+    db.session.rollback()
+    db.session.execute(update(CallRecord).where(CallRecord.call_id == call_id, CallRecord.lease_owner == owner)
+                       .values(lease_owner=None, lease_until=None))
+    db.session.commit()
+
+
+@contextmanager
+def call_lease(call_id: str, *, wait_s: float = 0.0, ttl_s: float = LEASE_TTL_S,
+               create: dict[str, Any] | None = None) -> Iterator[CallRecord]:
+    """Hold the call's lease while the block runs; yields the call's row (created from `create` if missing).
+
+    Raises `CallBusy` when another holder keeps it longer than `wait_s`. The block commits its own changes; the
+    lease is released (and anything uncommitted rolled back) however the block ends.
+    """
+    ensure_call(call_id, **(create or {}))
+    owner = uuid.uuid4().hex
+    deadline = time.monotonic() + wait_s
+    delay = 0.02
+    while not _try_lease(call_id, owner, ttl_s):
+        if time.monotonic() >= deadline:
+            raise CallBusy(f"call {call_id} is being updated by another worker")
+        time.sleep(delay)
+        delay = min(delay * 1.5, 0.5)
+    try:
+        record = find_call(call_id)
+        db.session.refresh(record)
+        yield record
+    finally:
+        _release(call_id, owner)
+
+
+def touch(record: CallRecord, now: datetime | None = None) -> None:
+    record.updated_at = now or utcnow()
+
+
+# -- the tasks feature's entry points -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RecentCall:
+    """One of an agent's calls, for "which call does this note belong to"."""
+
+    call_id: str
+    direction: str | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    status: str
+    record_id: str | None
+    task_id: str | None
+
+
+def recent_calls(agent_email: str | None, record_id: str | None = None, limit: int = 5) -> list[RecentCall]:
+    """The agent's most recent calls, newest first; with `record_id`, only calls logged against that record."""
+    if not agent_email:
+        return []
+    query = select(CallRecord).where(CallRecord.agent_email == agent_email.strip().lower(),
+                                     CallRecord.started_at.is_not(None))
+    if record_id:
+        prefix = record_id[:15]
+        query = query.where(or_(CallRecord.record_id.startswith(prefix), CallRecord.note_who_id.startswith(prefix),
+                                CallRecord.note_what_id.startswith(prefix)))
+    rows = db.session.execute(query.order_by(CallRecord.started_at.desc(), CallRecord.id.desc())
+                              .limit(max(0, int(limit)))).scalars()
+    return [RecentCall(call_id=row.call_id, direction=row.direction, started_at=as_utc(row.started_at),
+                       ended_at=as_utc(row.ended_at), status=row.status, record_id=row.record_id,
+                       task_id=row.task_id) for row in rows]
+
+
+def add_call_note(client, *, org_id: str | None, call_id: str, agent_email: str | None, who_id: str | None,
+                  what_id: str | None, text: str, now: datetime | None = None) -> str:
+    """Write a note to the call's one Task and return the Task's Id.
+
+    Under the call's lease: a Task the ledger knows gets the note appended (timestamped, on the org's clock);
+    otherwise the Task is looked up by `CallObject` (a write whose outcome was never learned may have made it),
+    and only when there is none it is created open (TaskSubtype Call, CallObject = call ID, owned by the agent
+    whose connection `client` is). When the call has already ended, the logging job is asked to close it; when
+    it was already logged, the note simply lands on the logged Task.
+
+    Raises `SalesforceUnavailable` (retry later), `CallBusy` (the call is being logged right now, retry in a
+    moment) or the Salesforce boundary's request errors for a refused write.
+    """
+    from panel import jobs  # the jobs module imports this one
+
+    moment = now or utcnow()
+    settings = jobs.logging_settings()
+    note = _stamped(text, moment, settings.timezone)
+    email = (agent_email or "").strip().lower() or None
+    create = {"org_id": org_id, "agent_email": email}
+    with call_lease(call_id, wait_s=NOTE_LEASE_WAIT_S, create=create) as record:
+        record.org_id = record.org_id or org_id
+        record.agent_email = record.agent_email or email
+        if who_id or what_id:
+            record.note_who_id, record.note_what_id = who_id, what_id
+        touch(record, moment)
+        db.session.commit()
+
+        if record.task_id is None and record.task_unsure:
+            found = call_tasks.find_by_call_object(client, call_id)
+            if found is not None:
+                record.task_id, record.task_unsure = found.task_id, False
+                db.session.commit()
+        if record.task_id is not None:
+            try:
+                call_tasks.append_note(client, record.task_id, note)
+                return record.task_id
+            except call_tasks.TaskGone:
+                record.task_id, record.task_closed = None, False
+                db.session.commit()
+
+        state = record.call_state()
+        record.task_unsure = True  # written ahead: if the answer is lost, the next writer looks before creating
+        db.session.commit()
+        task_id = call_tasks.create_open_call_task(
+            client, call_id=call_id, who_id=who_id, what_id=what_id, description=note,
+            subject=jobs.NOTES_SUBJECTS.get(jobs.task_language(), "Call"),
+            direction=state.direction if state else None,
+            activity_date=jobs.local_date(state.started_at if state else moment, settings.timezone),
+            external_id_field=settings.external_id_field)
+        record.task_id, record.task_unsure, record.task_closed = task_id, False, False
+        reopen = record.status in ("skipped", "needs_review", "failed") or (
+            state is not None and state.end is not None and record.status != "logged")
+        if record.status == "skipped":
+            record.status = "open"
+        db.session.commit()
+    if reopen:
+        jobs.enqueue_call(call_id)
+    return task_id
+
+
+def _stamped(text: str, moment: datetime, tz_name: str) -> str:
+    try:
+        zone = ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    return f"[{moment.astimezone(zone):%Y-%m-%d %H:%M}] {text.strip()}"
+
+
+# -- the review queue -----------------------------------------------------------------------------------------------
+
+RESOLUTIONS = ("record", "lead", "dismissed", "retry", "agent_note")
+
+
+class AlreadyResolved(Exception):
+    """Someone else resolved the item first; `item` says who, how and when."""
+
+    def __init__(self, item: ReviewItem | None) -> None:
+        super().__init__("this call was already resolved")
+        self.item = item
+
+
+def open_reviews() -> list[tuple[ReviewItem, CallRecord | None]]:
+    """Unresolved items, oldest first, each with its call."""
+    rows = db.session.execute(
+        select(ReviewItem, CallRecord).outerjoin(CallRecord, CallRecord.call_id == ReviewItem.call_id)
+        .where(ReviewItem.resolved_at.is_(None)).order_by(ReviewItem.created_at.asc(), ReviewItem.id.asc())
+    ).all()
+    return [(item, call) for item, call in rows]
+
+
+def resolved_reviews(limit: int = 20) -> list[tuple[ReviewItem, CallRecord | None]]:
+    """The audit trail: the latest resolutions, newest first."""
+    rows = db.session.execute(
+        select(ReviewItem, CallRecord).outerjoin(CallRecord, CallRecord.call_id == ReviewItem.call_id)
+        .where(ReviewItem.resolved_at.is_not(None)).order_by(ReviewItem.resolved_at.desc(), ReviewItem.id.desc())
+        .limit(limit)
+    ).all()
+    return [(item, call) for item, call in rows]
+
+
+def review_item(item_id: int) -> tuple[ReviewItem, CallRecord | None] | None:
+    item = db.session.get(ReviewItem, item_id)
+    if item is None:
+        return None
+    return item, find_call(item.call_id)
+
+
+def resolve_review(item_id: int, *, reviewer: str, resolution: str, record_id: str | None = None,
+                   record_type: str | None = None, now: datetime | None = None) -> CallRecord:
+    """Record a reviewer's decision on an open item and set the call up for logging (or dismiss it).
+
+    Exactly once, however many reviewers click at the same time: the item is closed by a conditional UPDATE
+    under the call's lease, and only the winner changes the call. Raises `AlreadyResolved` for the others.
+    The caller enqueues the call afterwards (`panel.jobs.enqueue_call`) unless it was dismissed.
+    """
+    if resolution not in RESOLUTIONS:
+        raise ValueError(f"unknown resolution {resolution!r}")
+    moment = now or utcnow()
+    item = db.session.get(ReviewItem, item_id)
+    if item is None:
+        raise AlreadyResolved(None)
+    call_id = item.call_id
+    db.session.rollback()
+    with call_lease(call_id, wait_s=NOTE_LEASE_WAIT_S) as record:
+        closed = db.session.execute(
+            update(ReviewItem).where(ReviewItem.id == item_id, ReviewItem.resolved_at.is_(None))
+            .values(resolved_at=moment, resolved_by=reviewer, resolution=resolution, resolved_record_id=record_id)
+        ).rowcount
+        if closed != 1 or record.status not in ("needs_review", "failed"):
+            db.session.rollback()
+            raise AlreadyResolved(db.session.get(ReviewItem, item_id))
+        if resolution == "dismissed":
+            record.status, record.outcome = "skipped", "dismissed"
+        else:
+            if record_id:
+                record.record_id, record.record_type, record.record_source = record_id, record_type, "reviewer"
+            record.status = "open"
+            record.attempts, record.first_failure_at, record.next_attempt_at = 0, None, None
+            record.last_error = None
+        touch(record, moment)
+        db.session.commit()
+        return record

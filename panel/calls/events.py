@@ -1,0 +1,247 @@
+"""Call events as the dialer posts them to `/webhooks/calls`, checked field by field.
+
+The dialer is outside our control, so every field is validated here and the first problem is reported with the
+field's name; the endpoint turns an `EventError` into `400 {"error": ..., "field": ...}` and stores nothing.
+
+Decisions a dialer integrator needs to know (they are also in the webhook documentation):
+- `occurred_at` must carry a UTC offset (`+09:00` or `Z`). A time without one is refused rather than guessed: the
+  Task's ActivityDate is the call's local date, and a guessed zone moves calls across midnight.
+- `answered` and `duration_seconds` are required on `call.ended`; `recording_url`, `voicemail_url` and
+  `disposition` may be null or absent there. On `call.ringing` / `call.answered` those five fields are ignored.
+- `external_number` is kept exactly as sent (withheld callers arrive as `anonymous`, `非通知`, or nothing at all);
+  a missing or null number is the empty string.
+- Unknown fields are ignored so dialers can send more than we read.
+
+Nothing in this module talks to Salesforce or Flask.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+__all__ = [
+    "DIRECTIONS",
+    "EVENT_TYPES",
+    "MAX_BODY_BYTES",
+    "CallEvent",
+    "EventError",
+    "event_from_dict",
+    "parse_event",
+]
+
+MAX_BODY_BYTES = 64 * 1024
+EVENT_TYPES = ("call.ringing", "call.answered", "call.ended")
+DIRECTIONS = ("inbound", "outbound")
+MAX_ID_LENGTH = 255  # CallObject on Task is a 255-character text field; event ids share the bound.
+MAX_NUMBER_LENGTH = 255
+MAX_EMAIL_LENGTH = 254  # RFC 5321 path limit
+MAX_URL_LENGTH = 2000
+MAX_DISPOSITION_LENGTH = 255  # Task.CallDisposition
+MAX_DURATION_SECONDS = 86_400
+
+# Plausible, not RFC-complete: one @, no spaces, a dot in the domain. Owner lookup by e-mail does the real check.
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+$")
+
+
+class EventError(ValueError):
+    """The body is not an acceptable call event; `field` names the offending field (None for the body itself)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def as_json(self) -> dict[str, str | None]:
+        """The 400 response body of the webhook contract."""
+        return {"error": self.message, "field": self.field}
+
+
+@dataclass(frozen=True)
+class CallEvent:
+    """One validated webhook event. End facts are None unless `type` is `call.ended`."""
+
+    event_id: str
+    type: str
+    call_id: str
+    direction: str
+    agent_email: str
+    occurred_at: datetime  # aware, in the offset the dialer sent
+    internal: bool = False
+    external_number: str = ""
+    answered: bool | None = None
+    duration_seconds: int | None = None
+    recording_url: str | None = None
+    voicemail_url: str | None = None
+    disposition: str | None = None
+
+    @property
+    def is_end(self) -> bool:
+        return self.type == "call.ended"
+
+    def as_json(self) -> dict[str, Any]:
+        """The event as a JSON-ready dict that `event_from_dict` reads back unchanged (for storing it)."""
+        data: dict[str, Any] = {
+            "event_id": self.event_id, "type": self.type, "call_id": self.call_id, "direction": self.direction,
+            "internal": self.internal, "agent_email": self.agent_email, "external_number": self.external_number,
+            "occurred_at": self.occurred_at.isoformat(),
+        }
+        if self.is_end:
+            data.update(answered=self.answered, duration_seconds=self.duration_seconds,
+                        recording_url=self.recording_url, voicemail_url=self.voicemail_url,
+                        disposition=self.disposition)
+        return data
+
+
+def parse_event(raw_body: bytes) -> CallEvent:
+    """The event in a webhook body, or `EventError` saying what is wrong with it.
+
+    The body must be UTF-8 JSON holding one object. NaN and Infinity (which Python's json accepts but JSON does
+    not) are refused. The size limit is the endpoint's job (413), but an oversized body is refused here too.
+    """
+    if len(raw_body) > MAX_BODY_BYTES:
+        raise EventError(f"body is larger than {MAX_BODY_BYTES} bytes")
+    try:
+        text = raw_body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise EventError("body is not UTF-8 text") from None
+    try:
+        data = json.loads(text, parse_constant=_refuse_constant)
+    except ValueError as error:  # JSONDecodeError, NaN/Infinity, integers beyond Python's digit limit
+        raise EventError(f"body is not valid JSON: {error}") from None
+    except RecursionError:
+        raise EventError("body is nested too deeply") from None
+    return event_from_dict(data)
+
+
+def event_from_dict(data: Any) -> CallEvent:
+    """The event in already-decoded JSON, with the same checks as `parse_event`."""
+    if not isinstance(data, dict):
+        raise EventError("body must be a JSON object")
+    event_type = _choice(data, "type", EVENT_TYPES)
+    fields: dict[str, Any] = {
+        "event_id": _identifier(data, "event_id"),
+        "type": event_type,
+        "call_id": _identifier(data, "call_id"),
+        "direction": _choice(data, "direction", DIRECTIONS),
+        "internal": _boolean(data, "internal", default=False),
+        "agent_email": _email(data, "agent_email"),
+        "external_number": _text(data, "external_number", MAX_NUMBER_LENGTH) or "",
+        "occurred_at": _moment(data, "occurred_at"),
+    }
+    if event_type == "call.ended":
+        fields.update(
+            answered=_boolean(data, "answered"),
+            duration_seconds=_duration(data, "duration_seconds"),
+            recording_url=_url(data, "recording_url"),
+            voicemail_url=_url(data, "voicemail_url"),
+            disposition=_text(data, "disposition", MAX_DISPOSITION_LENGTH),
+        )
+    return CallEvent(**fields)
+
+
+class _NonJsonConstant(ValueError):
+    pass
+
+
+def _refuse_constant(name: str) -> None:
+    raise _NonJsonConstant(f"{name} is not a JSON value")
+
+
+def _required(data: dict, field: str) -> Any:
+    value = data.get(field)
+    if value is None:
+        raise EventError(f"{field} is required", field)
+    return value
+
+
+def _string(data: dict, field: str) -> str:
+    value = _required(data, field)
+    if not isinstance(value, str):
+        raise EventError(f"{field} must be a string", field)
+    return value
+
+
+def _identifier(data: dict, field: str) -> str:
+    value = _string(data, field)
+    if not value.strip():
+        raise EventError(f"{field} must not be empty", field)
+    if len(value) > MAX_ID_LENGTH:
+        raise EventError(f"{field} must be at most {MAX_ID_LENGTH} characters", field)
+    if not value.isprintable():
+        raise EventError(f"{field} must not contain control characters", field)
+    return value
+
+
+def _choice(data: dict, field: str, allowed: tuple[str, ...]) -> str:
+    value = _string(data, field)
+    if value not in allowed:
+        raise EventError(f"{field} must be one of {', '.join(allowed)}", field)
+    return value
+
+
+def _boolean(data: dict, field: str, default: bool | None = None) -> bool:
+    value = data.get(field)
+    if value is None:
+        if default is None:
+            raise EventError(f"{field} is required", field)
+        return default
+    if not isinstance(value, bool):
+        raise EventError(f"{field} must be true or false", field)
+    return value
+
+
+def _email(data: dict, field: str) -> str:
+    value = _string(data, field)
+    if len(value) > MAX_EMAIL_LENGTH or not value.isprintable() or not _EMAIL.match(value):
+        raise EventError(f"{field} must be an e-mail address", field)
+    return value
+
+
+def _text(data: dict, field: str, max_length: int) -> str | None:
+    value = data.get(field)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise EventError(f"{field} must be a string or null", field)
+    if len(value) > max_length:
+        raise EventError(f"{field} must be at most {max_length} characters", field)
+    return value
+
+
+def _moment(data: dict, field: str) -> datetime:
+    value = _string(data, field)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise EventError(f"{field} must be an ISO 8601 date-time such as 2026-11-22T10:15:00+09:00", field) from None
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise EventError(f"{field} must include a UTC offset (e.g. +09:00 or Z)", field)
+    return moment
+
+
+def _duration(data: dict, field: str) -> int:
+    value = _required(data, field)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise EventError(f"{field} must be a whole number of seconds", field)
+    if not 0 <= value <= MAX_DURATION_SECONDS:
+        raise EventError(f"{field} must be between 0 and {MAX_DURATION_SECONDS}", field)
+    return value
+
+
+def _url(data: dict, field: str) -> str | None:
+    value = _text(data, field, MAX_URL_LENGTH)
+    if value is None:
+        return None
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        parts = None
+    if (parts is None or parts.scheme.lower() not in ("http", "https") or not parts.hostname
+            or any(ch.isspace() or not ch.isprintable() for ch in value)):
+        raise EventError(f"{field} must be an http(s) URL or null", field)
+    return value

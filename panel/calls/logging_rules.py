@@ -1,0 +1,354 @@
+"""Which calls become Salesforce Tasks, and what those Tasks say.
+
+The job that logs an ended call asks `should_log`, then sends `task_fields` (a new Task) or `close_task_fields`
+(the open Task the agent's notes created during the call, found by `CallObject`). Everything Salesforce insists on
+is decided here, so the job only moves dicts:
+
+- `WhoId` is a person (Contact `003`, Lead `00Q`); `WhatId` anything else (Account `001`, Opportunity `006`, ...)
+  and must stay empty when `WhoId` is a Lead. A match on an Account is logged with `WhatId` only.
+- `TaskSubtype` can be set on create but not updated, so the close fields leave it out.
+- `CallType` is Inbound or Outbound, and Salesforce's own `Internal` for an internal call logged by setting.
+- `Description` is a 32,000-character text area; the recording and voicemail links survive truncation, the notes
+  are shortened instead.
+- `ActivityDate` is the date the call started on the org's clock (`PANEL_TIMEZONE`), not in UTC: a call at 00:30
+  in Tokyo belongs to that day, not to the previous one.
+
+Subjects (defaults, overridable with a template; see `task_subject`):
+    answered             Call - Inbound / (2) min          通話 - 着信 / (2)分
+    missed, inbound      Missed call - Inbound             不在着信 - 着信
+    unanswered, outbound No answer - Outbound              応答なし - 発信
+    voicemail left       Voicemail - Inbound               留守番電話 - 着信
+
+The texts sent to Salesforce are kept here (English and Japanese) rather than in the UI catalogues: they are record
+data in the org's language, produced by a background job without a request.
+
+Nothing in this module talks to Salesforce or Flask.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import string
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from panel.calls.state import CallState
+
+__all__ = [
+    "DESCRIPTION_MAX",
+    "SUBJECT_PLACEHOLDERS",
+    "LoggingSettings",
+    "TemplateError",
+    "activity_date",
+    "call_minutes",
+    "close_task_fields",
+    "describe",
+    "should_log",
+    "task_fields",
+    "task_subject",
+    "validate_subject_template",
+    "who_and_what",
+]
+
+DESCRIPTION_MAX = 32_000
+SUBJECT_MAX = 255
+DISPOSITION_MAX = 255
+SUBJECT_PLACEHOLDERS = ("outcome", "direction", "minutes", "seconds")
+PERSON_PREFIXES = {"003": "Contact", "00Q": "Lead"}
+_NEVER_WHAT = {"003", "00Q", "005"}  # people and users cannot be what a Task is related to
+_SALESFORCE_ID = re.compile(r"[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?")
+_ELLIPSIS = "…"
+
+_TEXTS = {
+    "en": {
+        "inbound": "Inbound", "outbound": "Outbound",
+        "answered": "Call", "missed": "Missed call", "no_answer": "No answer", "voicemail": "Voicemail",
+        "answered_template": "{outcome} - {direction} / ({minutes}) min",
+        "unanswered_template": "{outcome} - {direction}",
+        "recording_label": "Recording", "voicemail_label": "Voicemail",
+    },
+    "ja": {
+        "inbound": "着信", "outbound": "発信",
+        "answered": "通話", "missed": "不在着信", "no_answer": "応答なし", "voicemail": "留守番電話",
+        "answered_template": "{outcome} - {direction} / ({minutes})分",
+        "unanswered_template": "{outcome} - {direction}",
+        "recording_label": "録音", "voicemail_label": "留守番電話",
+    },
+}
+
+
+class TemplateError(ValueError):
+    """A subject template the panel cannot fill; the message names the problem and the allowed placeholders."""
+
+
+@dataclass(frozen=True)
+class LoggingSettings:
+    """The admin's choices for call logging.
+
+    `subject_template` replaces the default subject for every logged call (answered or not); `external_id_field`
+    is a custom Task field (e.g. `Panel_Call_Key__c`) that receives the call id so retries can upsert on it.
+    """
+
+    log_internal: bool = False
+    log_missed: bool = False
+    timezone: str = "UTC"
+    subject_template: str | None = None
+    external_id_field: str | None = None
+
+
+def should_log(state: CallState, settings: LoggingSettings) -> tuple[bool, str]:
+    """Whether the call becomes a Task, with a short reason code for the call's record and the logs.
+
+    Reasons: "not_ended", "internal", "missed" (not logged); "answered", "voicemail", "missed_enabled" (logged).
+    """
+    if state.end is None:
+        return False, "not_ended"
+    if state.internal and not settings.log_internal:
+        return False, "internal"
+    if state.answered:
+        return True, "answered"
+    if state.voicemail_url:
+        return True, "voicemail"
+    if settings.log_missed:
+        return True, "missed_enabled"
+    return False, "missed"
+
+
+def call_minutes(duration_seconds: int, answered: bool) -> int:
+    """Minutes as the subject shows them: rounded up, at least 1 for an answered call, 0 for an unanswered one."""
+    if not answered:
+        return 0
+    return max(1, math.ceil(max(0, duration_seconds) / 60))
+
+
+def validate_subject_template(template: str) -> None:
+    """Raise `TemplateError` unless `template` uses only the named placeholders in `SUBJECT_PLACEHOLDERS`.
+
+    Attribute and index lookups (`{direction.upper}`) and positional fields (`{}`) are refused: a template is
+    admin input and must not reach into Python objects.
+    """
+    allowed = ", ".join("{" + name + "}" for name in SUBJECT_PLACEHOLDERS)
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as error:
+        raise TemplateError(f"subject template is malformed ({error}); write {{{{ or }}}} for a brace; "
+                            f"allowed: {allowed}") from None
+    for _literal, name, spec, _conversion in parsed:
+        if name is None:
+            continue
+        if name not in SUBJECT_PLACEHOLDERS:
+            shown = "{" + name + "}" if name else "{}"
+            raise TemplateError(f"unknown placeholder {shown} in subject template; allowed: {allowed}")
+        if spec and "{" in spec:
+            raise TemplateError(f"nested placeholders are not allowed in subject template; allowed: {allowed}")
+    try:
+        _fill(template, {"outcome": "", "direction": "", "minutes": 0, "seconds": 0})
+    except (ValueError, TypeError) as error:
+        raise TemplateError(f"subject template cannot be filled ({error}); allowed: {allowed}") from None
+
+
+def task_subject(direction: str, duration_seconds: int, answered: bool, locale: str | None,
+                 template: str | None = None, *, voicemail: bool = False) -> str:
+    """The Task subject for a call, in `locale` ("ja…" is Japanese, anything else English), at most 255 characters.
+
+    With a `template`, its `{outcome}` (Call / Missed call / No answer / Voicemail), `{direction}`, `{minutes}` and
+    `{seconds}` are filled in; otherwise the locale's default is used (see the module docstring).
+    """
+    texts = _texts(locale)
+    if direction not in ("inbound", "outbound"):
+        raise ValueError(f"direction must be inbound or outbound, not {direction!r}")
+    if answered:
+        outcome = texts["answered"]
+    elif voicemail:
+        outcome = texts["voicemail"]
+    else:
+        outcome = texts["missed"] if direction == "inbound" else texts["no_answer"]
+    if template is None:
+        template = texts["answered_template"] if answered else texts["unanswered_template"]
+    else:
+        validate_subject_template(template)
+    values = {"outcome": outcome, "direction": texts[direction],
+              "minutes": call_minutes(duration_seconds, answered), "seconds": max(0, duration_seconds)}
+    return _fit(_fill(template, values).strip(), SUBJECT_MAX)
+
+
+def activity_date(occurred_at: datetime, tz_name: str) -> date:
+    """The calendar date of `occurred_at` on the clock of `tz_name` (an IANA zone such as Asia/Tokyo)."""
+    if occurred_at.tzinfo is None or occurred_at.utcoffset() is None:
+        raise ValueError("occurred_at must be timezone-aware to have a local date")
+    return occurred_at.astimezone(_zone(tz_name)).date()
+
+
+def who_and_what(record_id: str | None, related_id: str | None = None) -> tuple[str | None, str | None]:
+    """(WhoId, WhatId) for a call matched to `record_id`, optionally also related to `related_id`.
+
+    A Contact or Lead becomes WhoId; anything else (Account, Opportunity, ...) becomes WhatId. A Lead cannot have
+    a WhatId beside it, so `related_id` is dropped for a Lead. Two non-person records cannot both be related.
+    """
+    _check_id(record_id, "record_id")
+    _check_id(related_id, "related_id")
+    if related_id and related_id[:3] in _NEVER_WHAT:
+        raise ValueError("related_id must not be a Contact, Lead or User")
+    if not record_id:
+        return None, related_id or None
+    if record_id[:3] == "00Q":
+        return record_id, None
+    if record_id[:3] == "003":
+        return record_id, related_id or None
+    if record_id[:3] == "005":
+        raise ValueError("a call cannot be logged against a User")
+    if related_id and related_id != record_id:
+        raise ValueError("a Task can be related to only one non-person record (WhatId)")
+    return None, record_id
+
+
+def describe(notes: str | None, *, recording_url: str | None, voicemail_url: str | None, locale: str | None,
+             existing: str | None = None) -> str:
+    """The Task description: the notes, then one labelled line per link, within 32,000 characters.
+
+    With `existing` (the description already on the Task) the link lines are appended to it unless they are
+    already there, so closing the same Task twice does not repeat them. When too long, the notes are shortened
+    (ending in "…") and the links kept whole. Length is counted in UTF-16 code units as Salesforce counts it, so
+    emoji in notes cannot push the text over the limit, and no character is ever cut in half.
+    """
+    texts = _texts(locale)
+    body = (existing if existing is not None else notes or "").rstrip()
+    present = set(body.splitlines())
+    lines = []
+    for label, url in ((texts["recording_label"], recording_url), (texts["voicemail_label"], voicemail_url)):
+        line = f"{label}: {url}"
+        if url and line not in present:
+            lines.append(line)
+    links = "\n".join(lines)
+    if not links:
+        return _fit(body, DESCRIPTION_MAX)
+    if not body:
+        return _fit(links, DESCRIPTION_MAX)
+    room = DESCRIPTION_MAX - _utf16_len(links) - 2
+    return _fit(body, room) + "\n\n" + links
+
+
+def task_fields(state: CallState, *, who_id: str | None, what_id: str | None, owner_id: str | None,
+                notes: str | None, locale: str | None, settings: LoggingSettings) -> dict[str, Any]:
+    """The fields of the completed call Task to create. Keys whose value would be empty are left out.
+
+    `who_id` / `what_id` must follow Salesforce's rules (see `who_and_what`): a non-person WhoId, a person WhatId,
+    or a WhatId beside a Lead raise ValueError rather than fail later at Salesforce.
+    """
+    _check_relation(who_id, what_id)
+    fields = _call_fields(state, locale, settings)
+    fields.update(
+        Subject=_subject(state, locale, settings),
+        TaskSubtype="Call",
+        WhoId=who_id,
+        WhatId=what_id,
+        OwnerId=owner_id,
+        Description=describe(notes, recording_url=state.recording_url, voicemail_url=state.voicemail_url,
+                             locale=locale) or None,
+    )
+    if settings.external_id_field:
+        fields[settings.external_id_field] = state.call_id
+    return {name: value for name, value in fields.items() if value is not None}
+
+
+def close_task_fields(state: CallState, *, existing_description: str | None, existing_subject: str | None,
+                      locale: str | None, settings: LoggingSettings, owner_id: str | None = None,
+                      who_id: str | None = None, what_id: str | None = None) -> dict[str, Any]:
+    """The fields to PATCH onto the open Task the agent's notes created during the call, completing it.
+
+    The agent's description is kept and the links appended (once, however often this is sent). The agent's
+    subject is kept unless it is empty or the bare "Call"/"通話" the panel gives a notes Task before the call ends.
+    TaskSubtype is never sent (Salesforce refuses to update it), nor empty values; WhoId, WhatId and OwnerId only
+    when given, so the record the agent chose stays. Passing `who_id` or `what_id` re-points the Task and sends
+    both, the other one as null (so a Lead's WhatId is cleared).
+    """
+    fields = {name: value for name, value in _call_fields(state, locale, settings).items() if value is not None}
+    if who_id is not None or what_id is not None:
+        _check_relation(who_id, what_id)
+        fields.update(WhoId=who_id, WhatId=what_id)
+    if owner_id:
+        fields["OwnerId"] = owner_id
+    if not existing_subject or existing_subject.strip() in {"Call", "通話"}:
+        fields["Subject"] = _subject(state, locale, settings)
+    description = describe(None, recording_url=state.recording_url, voicemail_url=state.voicemail_url,
+                           locale=locale, existing=existing_description)
+    if description != (existing_description or ""):
+        fields["Description"] = description
+    return fields
+
+
+def _call_fields(state: CallState, locale: str | None, settings: LoggingSettings) -> dict[str, Any]:
+    """The fields a create and a close share: the facts of the call itself."""
+    if state.end is None:
+        raise ValueError(f"call {state.call_id!r} has not ended")
+    disposition = state.disposition.strip() if state.disposition else None
+    return {
+        "Status": "Completed",
+        "Type": "Call",
+        "CallType": "Internal" if state.internal else state.direction.capitalize(),
+        "CallDurationInSeconds": state.duration_seconds,
+        "CallObject": state.call_id,
+        "CallDisposition": _fit(disposition, DISPOSITION_MAX) if disposition else None,
+        "ActivityDate": activity_date(state.started_at, settings.timezone).isoformat(),
+    }
+
+
+def _subject(state: CallState, locale: str | None, settings: LoggingSettings) -> str:
+    return task_subject(state.direction, state.duration_seconds, state.answered, locale,
+                        settings.subject_template, voicemail=bool(state.voicemail_url))
+
+
+def _check_id(value: str | None, name: str) -> None:
+    if value and not _SALESFORCE_ID.fullmatch(value):
+        raise ValueError(f"{name} is not a Salesforce Id")
+
+
+def _check_relation(who_id: str | None, what_id: str | None) -> None:
+    _check_id(who_id, "who_id")
+    _check_id(what_id, "what_id")
+    if who_id and who_id[:3] not in PERSON_PREFIXES:
+        raise ValueError("WhoId must be a Contact (003) or Lead (00Q)")
+    if what_id and what_id[:3] in _NEVER_WHAT:
+        raise ValueError("WhatId must not be a Contact, Lead or User")
+    if who_id and what_id and who_id[:3] == "00Q":
+        raise ValueError("WhatId must be empty when WhoId is a Lead")
+
+
+def _texts(locale: str | None) -> dict[str, str]:
+    language = (locale or "en").replace("-", "_").split("_")[0].lower()
+    return _TEXTS.get(language, _TEXTS["en"])
+
+
+def _zone(tz_name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {tz_name!r}; use an IANA name such as Asia/Tokyo") from None
+
+
+def _fill(template: str, values: dict[str, Any]) -> str:
+    return template.format_map(values)
+
+
+def _utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _fit(text: str, limit: int) -> str:
+    """`text` shortened to at most `limit` UTF-16 code units, ending in "…" when shortened, never mid-character."""
+    if _utf16_len(text) <= limit:
+        return text
+    if limit <= 0:
+        return ""
+    kept: list[str] = []
+    used = 1  # the ellipsis
+    for char in text:
+        width = 2 if ord(char) > 0xFFFF else 1
+        if used + width > limit:
+            break
+        kept.append(char)
+        used += width
+    return "".join(kept) + _ELLIPSIS

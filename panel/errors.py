@@ -1,0 +1,86 @@
+"""Every error a request can end in, mapped to what the user sees, in one place.
+
+- `ReconnectRequired` (signed out, grant revoked): back to sign-in. A normal request is redirected; an htmx
+  request gets 401 with `HX-Redirect`, so htmx navigates the whole sidebar instead of swapping a login page
+  into a fragment.
+- `SalesforceUnavailable`: 503 with the error partial ("try again"); other Salesforce errors: 502 with what
+  Salesforce said. Never a 500.
+- CSRF failures: 400 saying the form expired; oversized bodies: 413; other HTTP errors keep their status.
+
+htmx requests get the partial alone (base.html's htmx-config swaps 4xx/5xx answers); others get it inside a page.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
+
+from panel import auth
+from panel.salesforce.errors import ReconnectRequired, SalesforceError, SalesforceUnavailable
+
+__all__ = ["is_htmx", "register_error_handlers", "render_error"]
+
+
+def is_htmx() -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def render_error(message: str, status: int, *, retry: bool = False):
+    """The error partial for htmx, the error page otherwise."""
+    template = "partials/error.html" if is_htmx() else "error_page.html"
+    response = render_template(template, message=message, status=status, retry=retry)
+    return response, status, {"Vary": "HX-Request"}
+
+
+def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(ReconnectRequired, _reconnect)
+    app.register_error_handler(SalesforceUnavailable, _unavailable)
+    app.register_error_handler(SalesforceError, _refused)
+    app.register_error_handler(CSRFError, _csrf_failed)
+    app.register_error_handler(RequestEntityTooLarge, _too_large)
+    app.register_error_handler(InternalServerError, _internal_error)
+    app.register_error_handler(HTTPException, _http_error)
+
+
+def _reconnect(error: ReconnectRequired):
+    if not isinstance(error, auth.SignedOut):
+        current_app.logger.info("Salesforce grant no longer valid: %s", error.message)
+        auth.forget_current_tokens()
+    if is_htmx():
+        return "", 401, {"HX-Redirect": url_for("auth.login")}
+    if request.method == "GET":
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    return redirect(url_for("auth.login"))
+
+
+def _unavailable(error: SalesforceUnavailable):
+    current_app.logger.warning("Salesforce unavailable: %s", error.message)
+    return render_error(_("Salesforce is not answering right now. Please try again in a moment."), 503, retry=True)
+
+
+def _refused(error: SalesforceError):
+    current_app.logger.warning("Salesforce refused a request: %s (%s)", error.message, error.error_code)
+    return render_error(_("Salesforce refused the request: %(message)s", message=error.message), 502)
+
+
+def _csrf_failed(error: CSRFError):
+    return render_error(_("This form has expired or did not come from the panel (%(reason)s). "
+                          "Reload the panel and try again.", reason=error.description), 400)
+
+
+def _too_large(error: RequestEntityTooLarge):
+    return render_error(_("The request is too large."), 413)
+
+
+def _internal_error(error: InternalServerError):
+    return render_error(_("Something went wrong in the panel. Please try again."), 500, retry=True)
+
+
+def _http_error(error: HTTPException):
+    if error.code is None or error.code < 400:
+        return error
+    messages = {404: _("This page does not exist."), 405: _("This action is not allowed here.")}
+    return render_error(messages.get(error.code, error.description or error.name), error.code)
+

@@ -1,0 +1,119 @@
+"""Endpoints for tests and benchmarks, not part of Salesforce's API, never counted, loopback callers only.
+
+- `GET  /_admin/stats`  → `{"api_requests": N, "endpoints": {"query": n, ...}, "oauth": {"token": n, ...},
+  "clock": "<org time>", "clock_offset_s": s}` (endpoint names are listed in api.py).
+- `POST /_admin/faults` `{"latency_ms": int, "error_rate": 0..1, "error_status": 401|403|500|502|503|504,
+  "expire_tokens": bool}`; `{}` clears latency and errors. `expire_tokens` is an action: it expires every access
+  token issued so far (refresh tokens stay valid) and is not remembered.
+- `POST /_admin/reset` reloads the seed; clears faults, counters, tokens, query locators and the clock offset.
+- `POST /_admin/clock` `{"advance_s": N}` moves the org clock forward (search lag, token expiry).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import math
+
+from flask import Blueprint, jsonify, request
+
+from . import formats, oauth, seed
+from .api import FAULT_ERRORS
+from .context import current_org
+
+bp = Blueprint("admin", __name__, url_prefix="/_admin")
+
+
+class AdminError(Exception):
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message, self.status = message, status
+
+
+@bp.errorhandler(AdminError)
+def _admin_error(error: AdminError):
+    return jsonify(error=error.message), error.status
+
+
+@bp.before_request
+def loopback_only():
+    try:
+        local = ipaddress.ip_address(request.remote_addr or "").is_loopback
+    except ValueError:
+        local = False
+    if not local:
+        raise AdminError("admin endpoints answer loopback callers only", 403)
+
+
+@bp.route("/stats", methods=["GET"])
+def stats():
+    store = current_org().store
+    counters = store.counters()
+    return jsonify(
+        api_requests=counters.get("api_requests", 0),
+        endpoints={k.removeprefix("endpoint:"): v for k, v in counters.items() if k.startswith("endpoint:")},
+        oauth={k.removeprefix("oauth:"): v for k, v in counters.items() if k.startswith("oauth:")},
+        clock=formats.format_epoch(store.now()),
+        clock_offset_s=store.clock_offset(),
+    )
+
+
+def _payload() -> dict:
+    raw = request.get_data()
+    if not raw.strip():
+        return {}
+    try:
+        payload = json.loads(raw)
+    except ValueError:
+        raise AdminError("the body is not JSON") from None
+    if not isinstance(payload, dict):
+        raise AdminError("the body must be a JSON object")
+    return payload
+
+
+@bp.route("/faults", methods=["POST"])
+def faults():
+    payload = _payload()
+    unknown = sorted(set(payload) - {"latency_ms", "error_rate", "error_status", "expire_tokens"})
+    if unknown:
+        raise AdminError(f"unknown fault: {', '.join(unknown)}")
+    latency = payload.get("latency_ms", 0)
+    if isinstance(latency, bool) or not isinstance(latency, int) or not 0 <= latency <= 60_000:
+        raise AdminError("latency_ms must be an integer between 0 and 60000")
+    rate = payload.get("error_rate", 0)
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not math.isfinite(rate) or not 0 <= rate <= 1:
+        raise AdminError("error_rate must be a number between 0 and 1")
+    status = payload.get("error_status", 503)
+    if isinstance(status, bool) or status not in FAULT_ERRORS:
+        raise AdminError(f"error_status must be one of {sorted(FAULT_ERRORS)}")
+    expire = payload.get("expire_tokens", False)
+    if not isinstance(expire, bool):
+        raise AdminError("expire_tokens must be true or false")
+    store = current_org().store
+    active = {"latency_ms": latency, "error_rate": rate, "error_status": status}
+    store.set_meta("faults", json.dumps(active))
+    if expire:
+        oauth.expire_access_tokens(store)
+    return jsonify(active)
+
+
+@bp.route("/reset", methods=["POST"])
+def reset():
+    reset_org()
+    return jsonify(status="reset")
+
+
+def reset_org() -> None:
+    store = current_org().store
+    now = store.now() - store.clock_offset()
+    store.reset(seed.records_at(now), seed.sequence_start())
+
+
+@bp.route("/clock", methods=["POST"])
+def clock():
+    advance = _payload().get("advance_s")
+    if isinstance(advance, bool) or not isinstance(advance, (int, float)) or not math.isfinite(advance) \
+            or not 0 <= advance <= 10 * 365 * 86400:
+        raise AdminError("advance_s must be a number of seconds between 0 and ten years")
+    store = current_org().store
+    return jsonify(clock=formats.format_epoch(store.advance_clock(advance)))

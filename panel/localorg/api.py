@@ -1,0 +1,124 @@
+"""The REST API's front door: versions, authentication, faults, counting, and the `Sforce-Limit-Info` header.
+
+Every request under `/services/data/v<version>/` passes the same gate, in Salesforce's order: the version must be
+one the org serves (404 `NOT_FOUND`), the bearer token must be live (401 `INVALID_SESSION_ID`), then injected
+faults apply, then the request is counted against the daily limit. Composite subrequests are dispatched without
+passing the gate again, so a composite call counts once, as in Salesforce.
+
+Stats names (`GET /_admin/stats` → `endpoints`): resources, query, queryAll, queryMore, search,
+parameterizedSearch, describeGlobal, describe, sobjects (record create/read/update/delete/upsert), composite,
+compositeSobjects, limits.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from typing import Callable
+
+from flask import Blueprint, Response, current_app, g, request
+
+from . import oauth
+from .context import API_VERSIONS, DAILY_API_LIMIT, current_org
+from .errors import ApiError
+
+bp = Blueprint("api", __name__, url_prefix="/services/data")
+
+FAULT_ERRORS = {
+    401: ("INVALID_SESSION_ID", "Session expired or invalid"),
+    403: ("REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded."),
+    500: ("UNKNOWN_EXCEPTION", "An unexpected error occurred. Please include this ErrorId if you contact support."),
+    502: ("SERVER_UNAVAILABLE", "Bad gateway"),
+    503: ("SERVER_UNAVAILABLE", "Server temporarily unavailable"),
+    504: ("SERVER_UNAVAILABLE", "Gateway timeout"),
+}
+
+
+def counted(name: str) -> Callable:
+    """Marks a view as an API request Salesforce counts, under this stats name."""
+    def mark(view: Callable) -> Callable:
+        view.api_counter = name
+        return view
+    return mark
+
+
+def not_found() -> ApiError:
+    return ApiError(404, "NOT_FOUND", "The requested resource does not exist")
+
+
+def invalid_session() -> ApiError:
+    return ApiError(401, "INVALID_SESSION_ID", "Session expired or invalid")
+
+
+@bp.before_request
+def gate():
+    org = current_org()
+    faults = current_faults()
+    delay_ms = org.latency_ms + int(faults.get("latency_ms") or 0)
+    if delay_ms > 0:
+        time.sleep(delay_ms / 1000)
+    view = current_app.view_functions.get(request.endpoint)
+    counter = getattr(view, "api_counter", None)
+    if counter is None:  # the version list and unknown paths answer without a session
+        return None
+    version = (request.view_args or {}).get("version", "")
+    if api_version(version) is None:
+        raise not_found()
+    user = oauth.bearer_user(org.store)
+    if user is None:
+        raise invalid_session()
+    g.user = user
+    g.api_version = api_version(version)
+    rate = float(faults.get("error_rate") or 0)
+    if rate and random.random() < rate:
+        status = int(faults.get("error_status") or 503)
+        code, message = FAULT_ERRORS[status]
+        raise ApiError(status, code, message)
+    org.store.increment("api_requests", f"endpoint:{counter}")
+    return None
+
+
+@bp.after_request
+def limit_info(response: Response) -> Response:
+    used = current_org().store.counters().get("api_requests", 0)
+    response.headers["Sforce-Limit-Info"] = f"api-usage={used}/{DAILY_API_LIMIT}"
+    return response
+
+
+def api_version(segment: str) -> str | None:
+    """`v62.0` → `62.0` when the org serves that version, else None."""
+    if not segment.startswith("v") or segment[1:] not in API_VERSIONS:
+        return None
+    return segment[1:]
+
+
+def current_faults() -> dict:
+    return json.loads(current_org().store.meta("faults", "{}"))
+
+
+def current_user() -> dict:
+    return g.user
+
+
+def read_json(*, allow_empty: bool = False) -> object:
+    """The request body as JSON, or the `JSON_PARSER_ERROR` Salesforce answers for what is not."""
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        if allow_empty:
+            return None
+        raise ApiError(400, "JSON_PARSER_ERROR", "No content to map to Object due to end of input")
+    try:
+        return json.loads(raw, parse_constant=_no_constants)
+    except (ValueError, RecursionError) as error:
+        position = f" at [line:{error.lineno}, column:{error.colno}]" if hasattr(error, "lineno") else ""
+        raise ApiError(400, "JSON_PARSER_ERROR", f"Unexpected character in the request body{position}") from None
+
+
+def _no_constants(name: str) -> None:
+    raise ValueError(f"{name} is not JSON")
+
+
+def api_url(path: str) -> str:
+    """A resource path as Salesforce writes it in responses: relative to the instance, with the version."""
+    return f"/services/data/v{g.api_version}/{path}"

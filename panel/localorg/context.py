@@ -1,0 +1,30 @@
+"""The org a request is served by: its store and settings, reachable from any view through `current_org()`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app, request
+
+from .store import Store
+
+API_VERSIONS = tuple(f"{major}.0" for major in range(50, 63))
+DAILY_API_LIMIT = 15000
+
+
+@dataclass
+class LocalOrg:
+    store: Store
+    search_lag_s: float
+    latency_ms: int
+    token_ttl_s: float
+    timezone: str = "Asia/Tokyo"
+
+
+def current_org() -> LocalOrg:
+    return current_app.extensions["localorg"]
+
+
+def instance_url() -> str:
+    """Where this org is served, e.g. `http://127.0.0.1:5000/localorg`, whatever prefix it is mounted under."""
+    return request.url_root.rstrip("/")

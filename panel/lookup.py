@@ -1,0 +1,380 @@
+"""The screen pop: from whatever number a dialer sends to what the agent sees, in at most two API requests.
+
+    raw number → withheld? (unknown caller, no request) → cache → SOSL + one composite → verify → rank → decide
+
+A successful lookup is kept twice: briefly (`PANEL_POP_CACHE_TTL_S`, default 60 s) so a ringing call's pre-fetch
+and the pop at answer share one lookup, and for days (`PANEL_POP_LAST_KNOWN_TTL_S`) as the last known answer to
+show, marked as such, when Salesforce is slow or failing. Entries are per org, user and E.164 number: two agents may
+see different records under Salesforce's sharing rules. Writers call `invalidate_pop` so a changed record or a new
+one is seen on the next pop; the remembered pick is applied after the cache, so picking needs no new lookup.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Callable, Literal, Mapping
+
+from flask import current_app
+
+from panel import picks
+from panel.extensions import cache
+from panel.matching import DEFAULT_PRIORITY, Candidate, decide, rank, same_record, verify
+from panel.phone import PhoneNumber, display, is_withheld, parse_caller, search_terms, sosl_find_clause
+from panel.salesforce import contacts
+from panel.salesforce.contacts import ContactCard, CreateRejected, Match
+from panel.salesforce.errors import ReconnectRequired, SalesforceError, SalesforceUnavailable
+
+__all__ = [
+    "Agent",
+    "PhoneLine",
+    "PickInfo",
+    "PopResult",
+    "Snapshot",
+    "card_for_record",
+    "invalidate_pop",
+    "manual_search",
+    "phone_lines",
+    "pick_record",
+    "pop",
+    "quick_create",
+    "warm_pop",
+    "CreateRejected",
+]
+
+DEFAULT_CACHE_TTL_S = 60
+DEFAULT_LAST_KNOWN_TTL_S = 7 * 24 * 3600
+# How far back the recently-changed half of the lookup reaches. Salesforce documents no bound for its search
+# index's delay; a quarter of an hour covers what orgs see in practice, and the local org's lag is a minute.
+DEFAULT_SEARCH_LAG_S = 900
+MIN_SEARCH_TEXT = 2  # SOSL refuses shorter search terms
+
+PopState = Literal["unknown_caller", "card", "matches", "no_match", "unavailable"]
+ClientSource = Callable[[], object]
+
+
+@dataclass(frozen=True)
+class Agent:
+    """Whose pop this is: caches and remembered picks are scoped by org and user."""
+
+    org_id: str
+    user_id: str
+    name: str | None = None
+
+    @classmethod
+    def of(cls, connection) -> "Agent":
+        """The agent behind a stored connection (panel.models.SalesforceConnection)."""
+        return cls(org_id=connection.org_id, user_id=connection.user_id, name=connection.name)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One lookup's verified, ranked records for a number, and when Salesforce gave them."""
+
+    e164: str
+    cards: tuple[ContactCard, ...]
+    fetched_at: datetime
+
+
+@dataclass(frozen=True)
+class PickInfo:
+    record_id: str
+    record_type: str
+    picked_by: str | None
+    picked_at: datetime
+
+
+@dataclass(frozen=True)
+class PopResult:
+    """What the panel shows for a call; `state` selects the partial.
+
+    `card` is set for the "card" state (one match, or the remembered pick among several); `cards` is every
+    verified record in display order. `stale_since` is set when Salesforce failed and this is the last known
+    answer; `failure` says what went wrong for the "unavailable" state ("unreachable" or "refused").
+    """
+
+    state: PopState
+    raw_phone: str
+    number: PhoneNumber | None = None
+    cards: tuple[ContactCard, ...] = ()
+    card: ContactCard | None = None
+    pick: PickInfo | None = None
+    remembered: bool = False
+    stale_since: datetime | None = None
+    failure: str | None = None
+
+    @property
+    def others(self) -> tuple[ContactCard, ...]:
+        return tuple(c for c in self.cards if self.card is None or not same_record(c.record_id, self.card.record_id))
+
+
+@dataclass(frozen=True)
+class PhoneLine:
+    """One phone field on a card: the stored text as shown, and the E.164 to dial when it parses."""
+
+    field: str
+    shown: str
+    e164: str | None = None
+    extension: str | None = None
+
+
+# -- configuration ------------------------------------------------------------------------------------------------
+
+def _setting(name: str, default):
+    return current_app.config.get(name, default)
+
+
+def _region() -> str:
+    return _setting("PANEL_DEFAULT_REGION", "JP") or "JP"
+
+
+def _priority() -> tuple[str, ...]:
+    configured = _setting("PANEL_MATCH_PRIORITY", DEFAULT_PRIORITY)
+    if isinstance(configured, str):
+        configured = [part.strip() for part in configured.split(",") if part.strip()]
+    return tuple(configured) or DEFAULT_PRIORITY
+
+
+def _ttl(name: str, default: int) -> int:
+    try:
+        return max(1, int(_setting(name, default)))
+    except (TypeError, ValueError):
+        return default
+
+
+# -- cache --------------------------------------------------------------------------------------------------------
+
+def _key(kind: str, *parts: str) -> str:
+    return "panel:pop:" + kind + ":" + ":".join(parts)
+
+
+def _fresh_key(agent: Agent, e164: str) -> str:
+    return _key("fresh", agent.org_id, agent.user_id, e164)
+
+
+def _last_known_key(agent: Agent, e164: str) -> str:
+    return _key("last", agent.org_id, agent.user_id, e164)
+
+
+def _number_index_key(org_id: str, e164: str) -> str:
+    return _key("by-number", org_id, e164)
+
+
+def _record_index_key(org_id: str, record_id: str) -> str:
+    return _key("by-record", org_id, record_id[:15])
+
+
+def _store(agent: Agent, snapshot: Snapshot) -> None:
+    ttl = _ttl("PANEL_POP_CACHE_TTL_S", DEFAULT_CACHE_TTL_S)
+    fresh = _fresh_key(agent, snapshot.e164)
+    cache.set(fresh, snapshot, timeout=ttl)
+    cache.set(_last_known_key(agent, snapshot.e164), snapshot,
+              timeout=_ttl("PANEL_POP_LAST_KNOWN_TTL_S", DEFAULT_LAST_KNOWN_TTL_S))
+    # Indexes for invalidate_pop: which fresh entries hold this number, and which hold this record.
+    _index_add(_number_index_key(agent.org_id, snapshot.e164), fresh, ttl)
+    for card in snapshot.cards:
+        _index_add(_record_index_key(agent.org_id, card.record_id), fresh, ttl)
+
+
+def _index_add(index_key: str, entry: str, ttl: int) -> None:
+    entries = set(cache.get(index_key) or ())
+    entries.add(entry)
+    cache.set(index_key, entries, timeout=ttl + 5)
+
+
+def invalidate_pop(org_id: str, *, record_id: str | None = None, phone: str | None = None) -> None:
+    """Forget cached lookups that a write made stale, for every user of the org.
+
+    Call it after writing to a record (`record_id`: every cached pop showing it) or after creating or changing a
+    record's phone (`phone`, any format: every cached pop for that number). The last known answers kept for
+    outages stay; the next successful lookup replaces them.
+    """
+    indexes = []
+    if record_id:
+        indexes.append(_record_index_key(org_id, record_id))
+    if phone:
+        number = parse_caller(phone, _region())
+        if number is not None:
+            indexes.append(_number_index_key(org_id, number.e164))
+    for index_key in indexes:
+        entries = cache.get(index_key) or ()
+        if entries:
+            cache.delete_many(*entries)
+        cache.delete(index_key)
+
+
+# -- the lookup ---------------------------------------------------------------------------------------------------
+
+def _client(source):
+    return source() if callable(source) and not hasattr(source, "composite") else source
+
+
+def _candidate(card: ContactCard) -> Candidate:
+    return Candidate(record_id=card.record_id, record_type=card.record_type, name=card.name or "",
+                     company=card.company, title=card.title, owner_name=card.owner_name, phones=dict(card.phones),
+                     last_modified=card.last_modified)
+
+
+def _fetch(client, number: PhoneNumber) -> Snapshot:
+    """Two API requests: SOSL for the number, then one composite with the verified hits' cards and recent changes."""
+    region = _region()
+    hits = contacts.search_phone(client, sosl_find_clause(search_terms(number)))
+    verified = verify([_candidate_of_match(hit) for hit in hits], number, region)
+    verified_ids = {c.record_id for c in verified}
+    ids: dict[str, list[str]] = {}
+    for hit in hits:
+        if hit.record_id in verified_ids:
+            ids.setdefault(hit.record_type, []).append(hit.record_id)
+    account_ids = [hit.account_id for hit in hits if hit.record_id in verified_ids and hit.account_id]
+    lag = _ttl("PANEL_SEARCH_LAG_S", DEFAULT_SEARCH_LAG_S)
+    fetched_at = datetime.now(timezone.utc)
+    cards = contacts.fetch_cards(client, ids=ids, changed_since=fetched_at - timedelta(seconds=lag),
+                                 account_ids=account_ids)
+    by_id = {card.record_id: card for card in cards}
+    ordered = rank(verify([_candidate(card) for card in cards], number, region), _priority())
+    return Snapshot(e164=number.e164, cards=tuple(by_id[c.record_id] for c in ordered), fetched_at=fetched_at)
+
+
+def _candidate_of_match(hit: Match) -> Candidate:
+    return Candidate(record_id=hit.record_id, record_type=hit.record_type, name=hit.name or "",
+                     phones=dict(hit.phones), last_modified=hit.last_modified)
+
+
+def _snapshot(agent: Agent, number: PhoneNumber, client_source) -> tuple[Snapshot | None, str | None]:
+    """(snapshot, failure): a fresh cached or new lookup with no failure, or the last known one with the failure."""
+    cached = cache.get(_fresh_key(agent, number.e164))
+    if cached is not None:
+        return cached, None
+    try:
+        snapshot = _fetch(_client(client_source), number)
+    except ReconnectRequired:
+        raise
+    except SalesforceUnavailable:
+        return cache.get(_last_known_key(agent, number.e164)), "unreachable"
+    except SalesforceError:
+        current_app.logger.warning("screen pop lookup refused by Salesforce", exc_info=True)
+        return cache.get(_last_known_key(agent, number.e164)), "refused"
+    _store(agent, snapshot)
+    return snapshot, None
+
+
+def pop(agent: Agent, raw_phone: str | None, client_source, *, choose: bool = False) -> PopResult:
+    """The panel state for a call from (or to) `raw_phone`.
+
+    `client_source` is a SalesforceClient or a function returning one; it is only called when Salesforce must be
+    asked, so withheld numbers and cached lookups never open a connection. `choose` shows the pick list even when
+    a remembered pick would open a card (the agent asked to change the pick).
+    """
+    raw = raw_phone or ""
+    number = None if is_withheld(raw) else parse_caller(raw, _region())
+    if number is None:
+        return PopResult("unknown_caller", raw)
+    snapshot, failure = _snapshot(agent, number, client_source)
+    if snapshot is None:
+        return PopResult("unavailable", raw, number, failure=failure)
+    stale_since = snapshot.fetched_at if failure else None
+    pick = picks.remembered_pick(agent.org_id, number.e164)
+    pick_info = PickInfo(pick.record_id, pick.record_type, pick.picked_by_name, pick.picked_at_utc) if pick else None
+    cards_by_id = {card.record_id: card for card in snapshot.cards}
+    decision = decide([_candidate(card) for card in snapshot.cards], pick.record_id if pick else None)
+    common = dict(raw_phone=raw, number=number, cards=snapshot.cards, pick=pick_info, stale_since=stale_since)
+    if decision.kind == "none":
+        return PopResult("no_match", **common)
+    if decision.kind == "several" or (choose and len(snapshot.cards) > 1):
+        return PopResult("matches", **common)
+    return PopResult("card", card=cards_by_id[decision.record.record_id], remembered=decision.kind == "remembered",
+                     **common)
+
+
+def warm_pop(client_source, agent: Agent, raw_phone: str | None) -> bool:
+    """Pre-fetch the pop for a ringing call so the pop at answer costs no API request.
+
+    Safe to call from a worker (needs an app context, not a request). Returns True when a fresh lookup is now
+    cached; False for withheld numbers and when Salesforce failed (the pop at answer will try again).
+    """
+    number = None if is_withheld(raw_phone) else parse_caller(raw_phone or "", _region())
+    if number is None:
+        return False
+    _, failure = _snapshot(agent, number, client_source)
+    return failure is None
+
+
+def pick_record(agent: Agent, raw_phone: str, record_id: str, client_source,
+                call_id: str | None = None) -> PopResult | None:
+    """Remember `record_id` as the caller for this number and return the pop that now opens it.
+
+    Only one of the number's verified matches can be picked (None otherwise). The matches come from the cache, so
+    a pick made while the pick list is on screen costs no API request.
+    """
+    number = None if is_withheld(raw_phone) else parse_caller(raw_phone or "", _region())
+    if number is None:
+        return None
+    snapshot, failure = _snapshot(agent, number, client_source)
+    chosen = next((c for c in snapshot.cards if same_record(c.record_id, record_id)), None) if snapshot else None
+    if chosen is None:
+        return None
+    saved = picks.remember_pick(agent.org_id, number.e164, record_id=chosen.record_id,
+                                record_type=chosen.record_type, user_id=agent.user_id, user_name=agent.name,
+                                call_id=call_id)
+    pick = PickInfo(saved.record_id, saved.record_type, saved.picked_by_name, saved.picked_at_utc)
+    return PopResult("card", raw_phone, number, cards=snapshot.cards, card=chosen, pick=pick,
+                     remembered=len(snapshot.cards) > 1, stale_since=snapshot.fetched_at if failure else None)
+
+
+def card_for_record(client_source, record_type: str, record_id: str) -> ContactCard | None:
+    """One record's card (after a manual search), in one API request."""
+    if record_type not in contacts.PHONE_FIELDS:
+        return None
+    cards = contacts.fetch_cards(_client(client_source), ids={record_type: [record_id]})
+    return next((c for c in cards if same_record(c.record_id, record_id)), None)
+
+
+def manual_search(client_source, text: str) -> list[Match]:
+    """The no-match state's search box: a number searches phone fields (verified), anything else every field.
+
+    Raises ValueError with a message for the agent when `text` is too short to search.
+    """
+    cleaned = " ".join((text or "").split())
+    if len(cleaned) < MIN_SEARCH_TEXT:
+        raise ValueError("too_short")
+    number = _typed_number(cleaned)
+    client = _client(client_source)
+    if number is not None:
+        hits = contacts.search_phone(client, sosl_find_clause(search_terms(number)))
+        kept = {c.record_id for c in verify([_candidate_of_match(h) for h in hits], number, _region())}
+        return [hit for hit in hits if hit.record_id in kept]
+    return contacts.search_text(client, sosl_find_clause([cleaned]))
+
+
+def _typed_number(text: str) -> PhoneNumber | None:
+    """A search text that is a phone number rather than a name ("03-1234-5678", "+81 90 …", "０９０…")."""
+    digits = sum(ch.isdigit() for ch in text)
+    if digits < 5 or digits < len([ch for ch in text if not ch.isspace()]) * 0.6:
+        return None
+    return parse_caller(text, _region())
+
+
+def quick_create(client_source, agent: Agent, record_type: str, values: Mapping[str, str]) -> ContactCard:
+    """Create a Lead or Contact from the no-match state (one API request) and make the next pop find it."""
+    card = contacts.create_record(_client(client_source), record_type, values)
+    for phone in card.phones.values():
+        if phone:
+            invalidate_pop(agent.org_id, phone=phone)
+    return card
+
+
+# -- presentation helpers -----------------------------------------------------------------------------------------
+
+def phone_lines(card: ContactCard, locale: str | None = None) -> list[PhoneLine]:
+    """The card's phone fields as the agent reads and dials them, empty fields left out."""
+    region = _region()
+    lines = []
+    for field_name, stored in card.phones.items():
+        if not stored:
+            continue
+        number = parse_caller(stored, region)
+        if number is None:
+            lines.append(PhoneLine(field_name, stored))
+        else:
+            lines.append(PhoneLine(field_name, display(number, locale or region), number.e164, number.extension))
+    return lines

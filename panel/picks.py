@@ -1,0 +1,81 @@
+"""Which record an agent picked for a phone number, remembered for the whole org.
+
+When a number matches several records (a company's main line, a couple sharing a landline) someone has to say who
+is calling. That answer is kept per org and E.164 number, with who gave it and when, so the next call from the
+number opens the picked record directly — as long as the record still has the number (panel.matching.decide).
+Picking again replaces the answer; forgetting it brings the pick list back. The call-event processing also reads
+`call_id` to log an ended call against the record picked during that very call.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import DateTime, String, UniqueConstraint, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, mapped_column
+
+from panel.extensions import db
+
+__all__ = ["RememberedPick", "forget_pick", "remember_pick", "remembered_pick"]
+
+
+class RememberedPick(db.Model):
+    __tablename__ = "remembered_picks"
+    __table_args__ = (UniqueConstraint("org_id", "e164", name="uq_remembered_picks_org_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[str] = mapped_column(String(18))
+    e164: Mapped[str] = mapped_column(String(20))
+    record_id: Mapped[str] = mapped_column(String(18))
+    record_type: Mapped[str] = mapped_column(String(40))
+    picked_by_user_id: Mapped[str] = mapped_column(String(18))
+    picked_by_name: Mapped[str | None] = mapped_column(String(121))
+    picked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    call_id: Mapped[str | None] = mapped_column(String(255))
+
+    @property
+    def picked_at_utc(self) -> datetime:
+        """`picked_at` as an aware datetime: SQLite hands back naive values even for timezone-aware columns."""
+        moment = self.picked_at
+        return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def remembered_pick(org_id: str, e164: str) -> RememberedPick | None:
+    return db.session.execute(
+        select(RememberedPick).where(RememberedPick.org_id == org_id, RememberedPick.e164 == e164)
+    ).scalar_one_or_none()
+
+
+def remember_pick(org_id: str, e164: str, *, record_id: str, record_type: str, user_id: str,
+                  user_name: str | None = None, call_id: str | None = None,
+                  now: datetime | None = None) -> RememberedPick:
+    """Record (or replace) the pick for this number and commit it; the later of two simultaneous picks wins."""
+    values = dict(record_id=record_id, record_type=record_type, picked_by_user_id=user_id,
+                  picked_by_name=user_name, picked_at=now or datetime.now(timezone.utc), call_id=call_id)
+    try:
+        return _save_pick(org_id, e164, values)
+    except IntegrityError:  # another request inserted the row between our read and our insert
+        db.session.rollback()
+        return _save_pick(org_id, e164, values)
+
+
+def _save_pick(org_id: str, e164: str, values: dict) -> RememberedPick:
+    pick = remembered_pick(org_id, e164)
+    if pick is None:
+        pick = RememberedPick(org_id=org_id, e164=e164)
+        db.session.add(pick)
+    for name, value in values.items():
+        setattr(pick, name, value)
+    db.session.commit()
+    return pick
+
+
+def forget_pick(org_id: str, e164: str) -> bool:
+    """Drop the pick for this number; True when there was one."""
+    pick = remembered_pick(org_id, e164)
+    if pick is None:
+        return False
+    db.session.delete(pick)
+    db.session.commit()
+    return True

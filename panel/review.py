@@ -1,0 +1,232 @@
+"""`/review`: the calls a person must decide on before they can be logged.
+
+Who: signed-in users whose e-mail is in PANEL_REVIEWERS (everyone else gets 403). What: ended calls that matched
+several records with no pick, matched none, or failed permanently (the error is shown). A reviewer picks one of
+the candidates, searches Salesforce for another record, creates a Lead, retries a failed call, or dismisses it.
+The decision is recorded (who, what, when: the "Resolved" list) and the logging job then writes the call's one
+Task; two reviewers deciding at once cannot log a call twice (`panel.call_log.resolve_review`).
+
+URL contract (htmx; each action answers with the changed item, `partials/review_item.html`):
+
+- `GET  /review` — the page; the list root is `id="review-queue"`, each item carries `data-call-id`.
+- `GET  /review/items/<id>/search?q=…` — `#review-search-<id>` results, each with a pick button.
+- `POST /review/items/<id>/pick` (`record_id`, `record_type`) — log the call against that record.
+- `POST /review/items/<id>/lead` (`LastName`, `FirstName`, `Company`, `Phone`) — create a Lead, log against it.
+- `POST /review/items/<id>/retry` — a failed call: try again as it is (after fixing the cause in Salesforce).
+- `POST /review/items/<id>/dismiss` — do not log the call.
+
+Without `HX-Request` the POSTs redirect back to the page. CSRF protection covers every POST.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from functools import wraps
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+
+from panel import call_log, jobs, lookup
+from panel.auth import current_connection, get_salesforce, login_required
+from panel.calls.logging_rules import who_and_what
+from panel.salesforce.contacts import CreateRejected
+from panel.salesforce.errors import ReconnectRequired, SalesforceError, SalesforceUnavailable
+
+bp = Blueprint("review", __name__, url_prefix="/review")
+
+_RECORD_ID = re.compile(r"^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$")
+RECORD_TYPES = {"003": "Contact", "00Q": "Lead", "001": "Account", "006": "Opportunity"}
+LEAD_FIELDS = (("LastName", 80, True), ("FirstName", 40, False), ("Company", 255, True), ("Phone", 40, False))
+REASONS = {"several": _l("Several records match"), "none": _l("No record matches"),
+           "error": _l("Salesforce refused the Task")}
+RESOLUTION_LABELS = {"record": _l("Logged against a record"), "lead": _l("Logged against a new Lead"),
+                     "dismissed": _l("Dismissed"), "retry": _l("Retried"),
+                     "agent_note": _l("Resolved by the agent's note")}
+DIRECTION_LABELS = {"inbound": _l("Inbound"), "outbound": _l("Outbound")}
+
+
+def reviewers() -> set[str]:
+    configured = current_app.config.get("PANEL_REVIEWERS") or ""
+    if isinstance(configured, str):
+        configured = configured.split(",")
+    return {email.strip().lower() for email in configured if email and email.strip()}
+
+
+def _reviewer_email() -> str | None:
+    connection = current_connection()
+    email = (getattr(connection, "email", None) or "").strip().lower()
+    return email or None
+
+
+def reviewer_required(view):
+    """Signed in, and one of PANEL_REVIEWERS; 403 otherwise."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        email = _reviewer_email()
+        if not email or email not in reviewers():
+            abort(403)
+        return view(*args, **kwargs)
+
+    return login_required(wrapped)
+
+
+# -- helpers for the templates --------------------------------------------------------------------------------------
+
+def _zone() -> ZoneInfo:
+    try:
+        return ZoneInfo(current_app.config.get("PANEL_TIMEZONE") or "Asia/Tokyo")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def _local_time(moment: datetime | None) -> str:
+    if moment is None:
+        return "—"
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return f"{aware.astimezone(_zone()):%Y-%m-%d %H:%M}"
+
+
+def _view_helpers() -> dict:
+    return {"local_time": _local_time, "reasons": REASONS, "resolution_labels": RESOLUTION_LABELS,
+            "direction_labels": DIRECTION_LABELS, "lead_fields": LEAD_FIELDS}
+
+
+def _item_response(item_id: int, *, status: int = 200, errors: dict | None = None, values: dict | None = None,
+                   failure: str | None = None, results=None, query: str = ""):
+    found = call_log.review_item(item_id)
+    if found is None:
+        abort(404)
+    item, call = found
+    if not request.headers.get("HX-Request") and request.method == "POST" and status < 400:
+        return redirect(url_for("review.show_queue"))
+    html = render_template("partials/review_item.html", item=item, call=call, errors=errors or {},
+                           values=values or {}, failure=failure, results=results, query=query, **_view_helpers())
+    return html, status
+
+
+def _item_or_404(item_id: int):
+    found = call_log.review_item(item_id)
+    if found is None:
+        abort(404)
+    return found
+
+
+def _already_resolved(item_id: int):
+    return _item_response(item_id, status=409,
+                          failure=str(_l("Someone else resolved this call first; nothing was changed.")))
+
+
+def _resolve(item_id: int, resolution: str, record_id: str | None = None, record_type: str | None = None):
+    try:
+        call_log.resolve_review(item_id, reviewer=_reviewer_email(), resolution=resolution, record_id=record_id,
+                                record_type=record_type)
+    except call_log.AlreadyResolved:
+        return _already_resolved(item_id)
+    except call_log.CallBusy:
+        return _item_response(item_id, status=503, failure=str(_l("The call is being updated; try again.")))
+    item, _call = _item_or_404(item_id)
+    if resolution != "dismissed":
+        jobs.enqueue_call(item.call_id)
+    return _item_response(item_id)
+
+
+def _reviewer_agent() -> lookup.Agent:
+    connection = current_connection()
+    return lookup.Agent(org_id=connection.org_id, user_id=connection.user_id,
+                        name=getattr(connection, "display_name", None) or getattr(connection, "name", None))
+
+
+# -- views ----------------------------------------------------------------------------------------------------------
+
+@bp.route("", methods=["GET"])
+@reviewer_required
+def show_queue():
+    return render_template("review.html", items=call_log.open_reviews(), resolved=call_log.resolved_reviews(),
+                           **_view_helpers())
+
+
+@bp.route("/items/<int:item_id>/pick", methods=["POST"])
+@reviewer_required
+def pick_record(item_id: int):
+    _item_or_404(item_id)
+    record_id = (request.form.get("record_id") or "").strip()
+    if not _RECORD_ID.match(record_id) or record_id[:3] not in RECORD_TYPES:
+        return _item_response(item_id, status=400, errors={"record_id": str(_l(
+            "Choose a Contact, Lead, Account or Opportunity."))})
+    try:
+        who_and_what(record_id)
+    except ValueError as error:
+        return _item_response(item_id, status=400, errors={"record_id": str(error)})
+    return _resolve(item_id, "record", record_id, RECORD_TYPES[record_id[:3]])
+
+
+@bp.route("/items/<int:item_id>/search", methods=["GET"])
+@reviewer_required
+def search_records(item_id: int):
+    _item_or_404(item_id)
+    query = " ".join((request.args.get("q") or "").split())[:100]
+    try:
+        results = lookup.manual_search(get_salesforce, query)
+    except ValueError:
+        return _item_response(item_id, status=422, query=query,
+                              errors={"q": str(_l("Type at least two characters."))})
+    except ReconnectRequired:
+        raise
+    except SalesforceUnavailable:
+        return _item_response(item_id, status=503, query=query,
+                              failure=str(_l("Salesforce is unreachable; try the search again.")))
+    except SalesforceError as error:
+        return _item_response(item_id, status=422, query=query, errors={"q": error.message})
+    return _item_response(item_id, results=results, query=query)
+
+
+@bp.route("/items/<int:item_id>/lead", methods=["POST"])
+@reviewer_required
+def create_lead(item_id: int):
+    _item_or_404(item_id)
+    values = {name: (request.form.get(name) or "").strip() for name, _max, _required in LEAD_FIELDS}
+    errors = {}
+    for name, limit, required in LEAD_FIELDS:
+        if required and not values[name]:
+            errors[name] = str(_l("Required."))
+        elif len(values[name]) > limit:
+            errors[name] = str(_l("At most %(num)d characters.", num=limit))
+    if errors:
+        return _item_response(item_id, status=422, errors=errors, values=values)
+    try:
+        card = lookup.quick_create(get_salesforce, _reviewer_agent(), "Lead",
+                                   {name: value for name, value in values.items() if value})
+    except CreateRejected as rejected:
+        problems = {}
+        for problem in rejected.problems:
+            key = problem.field if problem.field in values else "_form"
+            problems[key] = (problems.get(key, "") + " " + problem.message).strip()
+        return _item_response(item_id, status=422, errors=problems, values=values)
+    except ReconnectRequired:
+        raise
+    except SalesforceUnavailable:
+        return _item_response(item_id, status=503, values=values,
+                              failure=str(_l("Salesforce is unreachable, so no Lead was created. Try again.")))
+    except SalesforceError as error:
+        return _item_response(item_id, status=422, values=values, errors={"_form": error.message})
+    return _resolve(item_id, "lead", card.record_id, "Lead")
+
+
+@bp.route("/items/<int:item_id>/retry", methods=["POST"])
+@reviewer_required
+def retry_call(item_id: int):
+    item, _call = _item_or_404(item_id)
+    if item.reason != "error":
+        return _item_response(item_id, status=400, errors={"_form": str(_l(
+            "Only a call that failed can be retried as it is; pick a record instead."))})
+    return _resolve(item_id, "retry")
+
+
+@bp.route("/items/<int:item_id>/dismiss", methods=["POST"])
+@reviewer_required
+def dismiss_call(item_id: int):
+    _item_or_404(item_id)
+    return _resolve(item_id, "dismissed")

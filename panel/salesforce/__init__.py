@@ -1,0 +1,1 @@
+"""The Salesforce boundary: everything that talks to Salesforce (or the local org) lives here, without Flask."""

@@ -1,0 +1,224 @@
+"""Salesforce's OAuth endpoints, without Flask: refreshing, revoking, identity, and the integration user's token.
+
+The browser part of sign-in (authorize redirect, callback, PKCE bookkeeping in the session) lives in `panel.auth`;
+everything here is a plain server-to-server call that the Flask side and background jobs share.
+
+The integration connection is for work no user is present for (call events arriving by webhook). It uses, in
+order of preference:
+
+- the JWT bearer flow when `jwt_username` and `jwt_private_key` are configured (`SALESFORCE_JWT_USERNAME`,
+  `SALESFORCE_JWT_PRIVATE_KEY_FILE`): the connected app holds the certificate, the user is pre-authorized;
+- otherwise the client credentials flow with the connected app's id and secret (the app's "Run As" user). The
+  local org answers it with its integration user.
+
+Token requests go through authlib's requests client; every call has the same (connect, read) timeout as the
+REST API calls.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable, Mapping
+
+import requests
+from authlib.integrations.base_client import OAuthError
+from authlib.integrations.requests_client import OAuth2Session
+from joserfc import jwt
+from joserfc.jwk import RSAKey
+
+from panel.salesforce.errors import (
+    ReconnectRequired, SalesforceError, SalesforceRequestError, SalesforceUnavailable,
+)
+from panel.salesforce.http import DEFAULT_TIMEOUT, SalesforceSession
+
+__all__ = [
+    "DEFAULT_SCOPE",
+    "Identity",
+    "OAuthSettings",
+    "TokenResponse",
+    "fetch_identity",
+    "fetch_integration_token",
+    "integration_client",
+    "jwt_assertion",
+    "refresh_access_token",
+    "revoke_token",
+]
+
+DEFAULT_SCOPE = "api refresh_token openid"
+JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+JWT_LIFETIME_S = 180  # Salesforce accepts assertions that expire within three minutes
+
+
+@dataclass(frozen=True)
+class OAuthSettings:
+    """Where and as which connected app the panel signs in. `login_url` is login/test.salesforce.com, a My Domain
+    URL, or the local org's instance URL."""
+
+    login_url: str
+    client_id: str
+    client_secret: str | None = None
+    api_version: str = "62.0"
+    scope: str = DEFAULT_SCOPE
+    timeout: tuple[float, float] = DEFAULT_TIMEOUT
+    jwt_username: str | None = None
+    jwt_private_key: str | None = None  # PEM text
+
+    def endpoint(self, name: str) -> str:
+        return f"{self.login_url.rstrip('/')}/services/oauth2/{name}"
+
+    @property
+    def authorize_url(self) -> str:
+        return self.endpoint("authorize")
+
+    @property
+    def token_url(self) -> str:
+        return self.endpoint("token")
+
+    @property
+    def revoke_url(self) -> str:
+        return self.endpoint("revoke")
+
+    @property
+    def uses_jwt(self) -> bool:
+        return bool(self.jwt_username and self.jwt_private_key)
+
+
+@dataclass(frozen=True)
+class TokenResponse:
+    """A token endpoint answer as Salesforce shapes it (no `expires_in`; `issued_at` in epoch milliseconds)."""
+
+    access_token: str
+    instance_url: str
+    refresh_token: str | None = None
+    identity_url: str | None = None
+    issued_at: datetime | None = None
+
+    @classmethod
+    def from_response(cls, token: Mapping[str, Any]) -> "TokenResponse":
+        access_token, instance_url = token.get("access_token"), token.get("instance_url")
+        if not isinstance(access_token, str) or not isinstance(instance_url, str):
+            raise SalesforceRequestError("the token response has no access_token or instance_url",
+                                         errors=dict(token))
+        return cls(access_token=access_token, instance_url=instance_url.rstrip("/"),
+                   refresh_token=token.get("refresh_token") or None, identity_url=token.get("id"),
+                   issued_at=_issued_at(token.get("issued_at")))
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who signed in, from the OpenID Connect userinfo endpoint."""
+
+    user_id: str
+    org_id: str
+    name: str | None
+    email: str | None
+    username: str | None
+
+
+def _issued_at(value: Any) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(int(value) / 1000, tz=timezone.utc)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
+def _oauth_session(settings: OAuthSettings) -> OAuth2Session:
+    method = "client_secret_post" if settings.client_secret else "none"
+    return OAuth2Session(settings.client_id, settings.client_secret, token_endpoint_auth_method=method,
+                         revocation_endpoint_auth_method=method)
+
+
+def _token_call(call: Callable[[OAuth2Session], Mapping[str, Any]], settings: OAuthSettings,
+                what: str) -> TokenResponse:
+    """Run one token request and translate its failures into the boundary's errors."""
+    try:
+        with _oauth_session(settings) as session:
+            return TokenResponse.from_response(call(session))
+    except OAuthError as error:
+        message = f"{what} refused: {error.error}" + (f" ({error.description})" if error.description else "")
+        if error.error == "invalid_grant":
+            raise ReconnectRequired(message, error_code=error.error) from error
+        raise SalesforceRequestError(message, error_code=error.error) from error
+    except (requests.Timeout, requests.ConnectionError) as error:
+        raise SalesforceUnavailable(f"{what} failed: Salesforce did not answer in time") from error
+    except requests.HTTPError as error:
+        status = error.response.status_code if error.response is not None else None
+        kind = SalesforceUnavailable if status is None or status >= 500 or status == 429 else SalesforceRequestError
+        raise kind(f"{what} failed with HTTP {status}", status=status, response=error.response) from error
+    except ValueError as error:  # a token endpoint that answered something other than JSON
+        raise SalesforceUnavailable(f"{what} failed: {error}") from error
+
+
+def refresh_access_token(settings: OAuthSettings, refresh_token: str) -> TokenResponse:
+    """A new access token for a stored refresh token. `refresh_token` in the answer is set only when the connected
+    app rotates refresh tokens. Raises ReconnectRequired when the refresh token is no longer valid."""
+    return _token_call(lambda session: session.refresh_token(settings.token_url, refresh_token=refresh_token,
+                                                             timeout=settings.timeout), settings, "token refresh")
+
+
+def jwt_assertion(settings: OAuthSettings, now: float | None = None) -> str:
+    """The signed JWT the bearer flow posts: issuer is the connected app, subject the integration username,
+    audience the login URL (login/test.salesforce.com or the Experience Cloud site)."""
+    issued = int(time.time() if now is None else now)
+    claims = {"iss": settings.client_id, "sub": settings.jwt_username, "aud": settings.login_url.rstrip("/"),
+              "exp": issued + JWT_LIFETIME_S}
+    return jwt.encode({"alg": "RS256"}, claims, RSAKey.import_key(settings.jwt_private_key))
+
+
+def fetch_integration_token(settings: OAuthSettings) -> TokenResponse:
+    """A token for the integration user: JWT bearer when configured, else client credentials."""
+    if settings.uses_jwt:
+        return _token_call(lambda session: session.fetch_token(
+            settings.token_url, grant_type=JWT_BEARER_GRANT, assertion=jwt_assertion(settings),
+            timeout=settings.timeout), settings, "JWT bearer sign-in")
+    return _token_call(lambda session: session.fetch_token(settings.token_url, grant_type="client_credentials",
+                                                           timeout=settings.timeout),
+                       settings, "client credentials sign-in")
+
+
+def integration_client(settings: OAuthSettings, **client_options):
+    """A SalesforceClient acting as the integration user; it fetches a fresh token whenever the old one expires."""
+    from panel.salesforce.client import SalesforceClient
+
+    token = fetch_integration_token(settings)
+    return SalesforceClient(token.instance_url, token.access_token, oauth=settings,
+                            renew=lambda: fetch_integration_token(settings), **client_options)
+
+
+def revoke_token(settings: OAuthSettings, token: str) -> bool:
+    """Revoke an access or refresh token (revoking a refresh token also revokes its access tokens).
+
+    Best effort: False when Salesforce refused or could not be reached; signing out goes on regardless.
+    """
+    try:
+        with SalesforceSession(timeout=settings.timeout) as session:
+            answer = session.post(settings.revoke_url, data={"token": token})
+    except requests.RequestException:
+        return False
+    return answer.status_code == 200
+
+
+def fetch_identity(instance_url: str, access_token: str, *,
+                   timeout: tuple[float, float] = DEFAULT_TIMEOUT) -> Identity:
+    """Who owns this access token, from `<instance>/services/oauth2/userinfo`."""
+    try:
+        with SalesforceSession(timeout=timeout) as session:
+            answer = session.get(f"{instance_url.rstrip('/')}/services/oauth2/userinfo",
+                                 headers={"Authorization": f"Bearer {access_token}"})
+    except requests.RequestException as error:
+        raise SalesforceUnavailable("userinfo failed: Salesforce did not answer in time") from error
+    if answer.status_code >= 500:
+        raise SalesforceUnavailable(f"userinfo failed with HTTP {answer.status_code}", status=answer.status_code)
+    if answer.status_code in (401, 403):
+        raise SalesforceRequestError("userinfo refused the access token (does the connected app grant the "
+                                     "openid scope?)", status=answer.status_code)
+    try:
+        info = answer.json()
+        answer.raise_for_status()
+        return Identity(user_id=info["user_id"], org_id=info["organization_id"], name=info.get("name"),
+                        email=info.get("email"), username=info.get("preferred_username"))
+    except (ValueError, KeyError, TypeError, requests.HTTPError) as error:
+        raise SalesforceError(f"userinfo answered something unexpected (HTTP {answer.status_code})",
+                              status=answer.status_code) from error

@@ -1,0 +1,241 @@
+"""Every SOQL and SOSL string the panel sends to Salesforce, and nothing else.
+
+Keeping them in one module lets the contract suite (tests/contract) run each of them against the local org and,
+when credentials are given, against a real org: a query the local org answers but Salesforce would refuse (or the
+other way round) shows up there, not in production.
+
+Rules for adding one:
+
+- every value goes through `simple_salesforce.format_soql` (`{}` placeholders quote and escape strings, lists,
+  dates and datetimes); field lists and object names are constants here, never caller input;
+- SOSL terms are escaped by whoever builds the FIND clause (`panel.phone.sosl_find_clause`);
+- add a representative instance of the new query to its section's `*_CONTRACT_QUERIES` list, and that list to
+  `CONTRACT_QUERIES` at the bottom.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone  # noqa: F401 - sections build their contract examples with these
+import re
+from typing import Iterable
+
+from simple_salesforce import format_soql
+
+# Users --------------------------------------------------------------------------------------------------------------
+_USER_FIELDS = "Id, Name, Username, Email, IsActive, TimeZoneSidKey, LanguageLocaleKey"
+
+
+def user_by_id(user_id: str) -> str:
+    """The signed-in user's Salesforce profile (time zone and language for display)."""
+    return format_soql(f"SELECT {_USER_FIELDS} FROM User WHERE Id = {{}}", user_id)
+
+
+def active_users_by_email(emails: Iterable[str]) -> str:
+    """Active users with these e-mail addresses (e.g. the configured reviewers), by name."""
+    return format_soql(f"SELECT {_USER_FIELDS} FROM User WHERE IsActive = true AND Email IN {{}} ORDER BY Name ASC",
+                       sorted(set(emails)))
+
+
+USERS_CONTRACT_QUERIES = [
+    ("users: by id", user_by_id("005000000000001AAA")),
+    ("users: active by e-mail", active_users_by_email(["reviewer@example.com", "o'brien@example.com"])),
+]
+
+
+# Every section's examples, run by tests/contract/test_query_contract.py.
+CONTRACT_QUERIES: list[tuple[str, str]] = [
+    *USERS_CONTRACT_QUERIES,
+]
+
+
+# Screen pop ------------------------------------------------------------------------------------------------------
+# Fields a card shows, per object. Opportunities come along as child subqueries: a Contact's through its contact
+# roles, an Account's own open ones (the Contact card falls back to its Account's when it has no role).
+_POP_CONTACT_FIELDS = ("Id, Name, Title, Email, AccountId, Account.Name, Owner.Name, LastModifiedDate, Phone, "
+                       "MobilePhone, HomePhone, OtherPhone, AssistantPhone, (SELECT OpportunityId, IsPrimary, "
+                       "Opportunity.Name, Opportunity.StageName, Opportunity.CloseDate, Opportunity.IsClosed "
+                       "FROM OpportunityContactRoles)")
+_POP_ACCOUNT_FIELDS = ("Id, Name, Phone, Owner.Name, LastModifiedDate, (SELECT Id, Name, StageName, CloseDate, "
+                       "IsClosed FROM Opportunities WHERE IsClosed = false ORDER BY CloseDate ASC LIMIT 5)")
+_POP_LEAD_FIELDS = "Id, Name, Title, Email, Company, Status, Owner.Name, LastModifiedDate, Phone, MobilePhone"
+_POP_CARD_FIELDS = {"Contact": _POP_CONTACT_FIELDS, "Account": _POP_ACCOUNT_FIELDS, "Lead": _POP_LEAD_FIELDS}
+# A number can be every Contact's company main line; more hits than this are not a screen pop any more.
+POP_MAX_PER_OBJECT = 50
+POP_CARD_ROWS = 2000  # one page of query results
+
+
+def screen_pop_phone_search(find_clause: str) -> str:
+    """SOSL for a caller's number. `find_clause` is `panel.phone.sosl_find_clause(...)`: every term escaped."""
+    return (f"FIND {find_clause} IN PHONE FIELDS RETURNING "
+            f"Contact(Id, AccountId, Phone, MobilePhone, HomePhone, OtherPhone, AssistantPhone "
+            f"LIMIT {POP_MAX_PER_OBJECT}), "
+            f"Account(Id, Phone LIMIT {POP_MAX_PER_OBJECT}), "
+            f"Lead(Id, Phone, MobilePhone WHERE IsConverted = false LIMIT {POP_MAX_PER_OBJECT})")
+
+
+def screen_pop_text_search(find_clause: str) -> str:
+    """SOSL for the manual search box (names, companies, e-mails); `find_clause` escaped like the phone search."""
+    return (f"FIND {find_clause} IN ALL FIELDS RETURNING "
+            f"Contact(Id, Name, Title, Email, AccountId, Account.Name, Owner.Name, Phone, MobilePhone, "
+            f"LastModifiedDate ORDER BY LastModifiedDate DESC LIMIT 20), "
+            f"Account(Id, Name, Phone, Owner.Name, LastModifiedDate ORDER BY LastModifiedDate DESC LIMIT 20), "
+            f"Lead(Id, Name, Title, Email, Company, Owner.Name, Phone, MobilePhone, LastModifiedDate "
+            f"WHERE IsConverted = false ORDER BY LastModifiedDate DESC LIMIT 20)")
+
+
+def _screen_pop_where(ids, changed_since) -> str | None:
+    """`Id IN (…) OR LastModifiedDate > …`: the verified SOSL hits plus whatever the search index cannot see yet.
+
+    The card queries sort oldest change first: the SOSL hits (older than the window) always fit in the first page,
+    and only a bulk load of thousands of changes within the window could crowd out its own newest records.
+    """
+    conditions = []
+    if ids:
+        conditions.append(format_soql("Id IN {}", list(ids)))
+    if changed_since is not None:
+        conditions.append(format_soql("LastModifiedDate > {}", changed_since))
+    return " OR ".join(conditions) if conditions else None
+
+
+def screen_pop_contact_cards(ids, changed_since) -> str | None:
+    where = _screen_pop_where(ids, changed_since)
+    return where and (f"SELECT {_POP_CONTACT_FIELDS} FROM Contact WHERE {where} "
+                      f"ORDER BY LastModifiedDate ASC LIMIT {POP_CARD_ROWS}")
+
+
+def screen_pop_account_cards(ids, changed_since) -> str | None:
+    where = _screen_pop_where(ids, changed_since)
+    return where and (f"SELECT {_POP_ACCOUNT_FIELDS} FROM Account WHERE {where} "
+                      f"ORDER BY LastModifiedDate ASC LIMIT {POP_CARD_ROWS}")
+
+
+def screen_pop_lead_cards(ids, changed_since) -> str | None:
+    where = _screen_pop_where(ids, changed_since)
+    return where and (f"SELECT {_POP_LEAD_FIELDS} FROM Lead WHERE IsConverted = false AND ({where}) "
+                      f"ORDER BY LastModifiedDate ASC LIMIT {POP_CARD_ROWS}")
+
+
+def screen_pop_card_by_id(record_type: str, record_id: str) -> str:
+    """One card's query; `record_id` may be a composite reference such as `@{newRecord.id}`."""
+    return format_soql(f"SELECT {_POP_CARD_FIELDS[record_type]} FROM {record_type} WHERE Id = {{}}", record_id)
+
+
+SCREEN_POP_CONTRACT_QUERIES = [
+    ("screen pop: phone search", screen_pop_phone_search('{"0312345678" OR "81312345678" OR "03-1234-5678"}')),
+    ("screen pop: text search", screen_pop_text_search('{"山田"}')),
+    ("screen pop: contact cards", screen_pop_contact_cards(["003000000000001AAA"],
+                                                           datetime(2024, 1, 1, tzinfo=timezone.utc))),
+    ("screen pop: account cards", screen_pop_account_cards(["001000000000001AAA"],
+                                                           datetime(2024, 1, 1, tzinfo=timezone.utc))),
+    ("screen pop: lead cards", screen_pop_lead_cards([], datetime(2024, 1, 1, tzinfo=timezone.utc))),
+    ("screen pop: lead card by id", screen_pop_card_by_id("Lead", "00Q000000000001EAA")),
+]
+
+CONTRACT_QUERIES.extend(SCREEN_POP_CONTRACT_QUERIES)
+
+
+# Tasks under the card --------------------------------------------------------------------------------------------
+# Top-level Task queries rather than OpenActivities/ActivityHistories subqueries: those impose their own order
+# (undated open Tasks first) and cannot be paged with OFFSET. A Contact's or Lead's Tasks hang off WhoId; an
+# Account's off WhatId or AccountId (its Contacts' and Opportunities' Tasks too, as Salesforce's timeline shows).
+TASK_PAGE_SIZE = 10
+TASK_MAX_OFFSET = 2000  # SOQL's largest OFFSET; past it "View all in Salesforce" takes over
+_TASK_FIELDS = ("Id, Subject, Description, Status, Priority, ActivityDate, IsClosed, TaskSubtype, CallType, "
+                "CallDurationInSeconds, CallDisposition, CallObject, WhoId, Who.Name, WhatId, What.Name, "
+                "Owner.Name, CompletedDateTime, LastModifiedDate")
+_TASK_ORDER = {
+    "next_steps": "ActivityDate ASC NULLS LAST, CreatedDate ASC, Id ASC",
+    "past_activities": "CompletedDateTime DESC NULLS LAST, LastModifiedDate DESC, Id DESC",
+}
+
+
+def _task_owner_condition(record_type: str, record_id: str) -> str:
+    if record_type == "Account":
+        return format_soql("(WhatId = {} OR AccountId = {})", record_id, record_id)
+    if record_type in ("Contact", "Lead"):
+        return format_soql("WhoId = {}", record_id)
+    raise ValueError(f"Tasks are listed for Contacts, Leads and Accounts, not {record_type!r}")
+
+
+def task_list(kind: str, record_type: str, record_id: str, *, offset: int = 0) -> str:
+    """One page of a record's open (next steps) or closed (past activities) Tasks, plus one row that says whether
+    there is more."""
+    closed = {"next_steps": "false", "past_activities": "true"}[kind]
+    offset = max(0, min(int(offset), TASK_MAX_OFFSET))
+    return (f"SELECT {_TASK_FIELDS} FROM Task WHERE {_task_owner_condition(record_type, record_id)} "
+            f"AND IsClosed = {closed} ORDER BY {_TASK_ORDER[kind]} LIMIT {TASK_PAGE_SIZE + 1} OFFSET {offset}")
+
+
+def task_by_id(task_id: str) -> str:
+    return format_soql(f"SELECT {_TASK_FIELDS} FROM Task WHERE Id = {{}}", task_id)
+
+
+def task_contact_account(contact_id: str) -> str:
+    """The Contact's Account, which a Task about the Contact may be related to."""
+    return format_soql("SELECT Id, AccountId FROM Contact WHERE Id = {}", contact_id)
+
+
+def task_account_with_opportunities(account_id: str) -> str:
+    """An Account and its open Opportunities. `account_id` may be a composite reference (`@{ref.field}`), which
+    Salesforce resolves before parsing, so it is quoted like a value."""
+    return (f"SELECT Id, Name, (SELECT Id, Name, StageName FROM Opportunities WHERE IsClosed = false "
+            f"ORDER BY CloseDate ASC LIMIT 20) FROM Account WHERE Id = '{_reference_or_escaped(account_id)}'")
+
+
+def _reference_or_escaped(value: str) -> str:
+    if value.startswith("@{") and value.endswith("}"):
+        return value
+    return format_soql("{}", value)[1:-1]
+
+
+TASKS_CONTRACT_QUERIES = [
+    ("tasks: a contact's next steps", task_list("next_steps", "Contact", "003000000000001AAA")),
+    ("tasks: an account's past activities, page 2", task_list("past_activities", "Account", "001000000000001AAA",
+                                                              offset=10)),
+    ("tasks: one by id", task_by_id("00T000000000001EAA")),
+    ("tasks: a contact's account", task_contact_account("003000000000001AAA")),
+    ("tasks: an account's open opportunities", task_account_with_opportunities("001000000000001AAA")),
+]
+CONTRACT_QUERIES.extend(TASKS_CONTRACT_QUERIES)
+
+
+# Call logging ----------------------------------------------------------------------------------------------------
+# One Task per call ID: before writing, the logger looks for the call's Task by CallObject (or by the admin's
+# external-id field), so a retry after a lost answer finds the Task instead of creating a second one.
+_CALL_TASK_FIELDS = "Id, Subject, Description, IsClosed, WhoId, WhatId, OwnerId, CallObject, CreatedDate"
+
+
+def call_task_by_call_object(call_id: str) -> str:
+    """The call's Tasks, oldest first (the oldest is the one every later write goes to)."""
+    return format_soql(f"SELECT {_CALL_TASK_FIELDS} FROM Task WHERE CallObject = {{}} "
+                       f"ORDER BY CreatedDate ASC, Id ASC LIMIT 10", call_id)
+
+
+def call_task_by_id(task_id: str) -> str:
+    return format_soql(f"SELECT {_CALL_TASK_FIELDS} FROM Task WHERE Id = {{}}", task_id)
+
+
+def call_task_by_external_key(field_name: str, key: str) -> str:
+    """`field_name` is the admin's configured external-id field (checked to be an API name: it is not a value)."""
+    if not _API_NAME.match(field_name):
+        raise ValueError(f"{field_name!r} is not a Salesforce field API name")
+    return format_soql(f"SELECT {_CALL_TASK_FIELDS} FROM Task WHERE {field_name} = {{}} LIMIT 1", key)
+
+
+def call_owner_by_login(login: str) -> str:
+    """Active Users whose e-mail or username is the agent's login (the Task's owner when the integration user
+    writes it)."""
+    return format_soql("SELECT Id, Name, Email, Username, LanguageLocaleKey FROM User "
+                       "WHERE IsActive = true AND (Email = {} OR Username = {}) ORDER BY CreatedDate ASC LIMIT 5",
+                       login, login)
+
+
+_API_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,79}$")
+
+CALLS_CONTRACT_QUERIES = [
+    ("calls: task by call object", call_task_by_call_object("call-0001")),
+    ("calls: task by id", call_task_by_id("00T000000000001EAA")),
+    ("calls: task by external key", call_task_by_external_key("Panel_Call_Key__c", "call-0001")),
+    ("calls: owner by login", call_owner_by_login("agent@example.com")),
+]
+CONTRACT_QUERIES.extend(CALLS_CONTRACT_QUERIES)

@@ -1,0 +1,38 @@
+"""The sidebar itself: the home page and `GET /panel`, the page a dialer embeds.
+
+`/panel` without a phone number shows the signed-in agent's empty panel ("Waiting for a call"); the screen pop
+(panel.popviews) extends the same view for `/panel?phone=…`.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+
+from panel import popviews
+from panel.auth import current_connection, login_required
+
+bp = Blueprint("sidebar", __name__)
+
+
+@bp.app_context_processor
+def _signed_in_user() -> dict:
+    """Every page shows who is signed in (the panel's header)."""
+    return {"connection": current_connection()}
+
+
+@bp.route("/", methods=["GET"])
+def home():
+    """Signed in: the panel. Signed out: sign in first."""
+    if current_connection() is None:
+        return redirect(url_for("auth.login"))
+    return redirect(url_for("sidebar.show_panel"))
+
+
+@bp.route("/panel", methods=["GET"])
+@login_required
+def show_panel():
+    if "phone" in request.args:
+        return popviews.show_pop()
+    response = current_app.make_response(render_template("panel.html", connection=current_connection()))
+    response.vary.add("HX-Request")
+    return response

@@ -1,0 +1,295 @@
+"""The screen pop as an agent and a dialer see it: GET /panel?phone=… against the seeded local org."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote
+
+import pytest
+
+from panel.localorg.seed import IDS
+
+HX = {"HX-Request": "true"}
+
+
+def pop(client, phone, **params):
+    query = "&".join(f"{k}={quote(str(v))}" for k, v in {"phone": phone, **params}.items())
+    return client.get(f"/panel?{query}", headers=HX)
+
+
+def shown_record(response) -> tuple[str, str] | None:
+    found = re.search(r'id="card"[^>]*data-record-id="([^"]+)" data-record-type="([^"]+)"', response.text)
+    return (found.group(1), found.group(2)) if found else None
+
+
+def listed_records(response) -> list[str]:
+    block = response.text.split('id="matches"', 1)[1]
+    return re.findall(r'<li class="match[^"]*"\s+data-record-id="([^"]+)"', block)
+
+
+def csrf_token(client) -> str:
+    page = client.get("/panel?phone=03-9999-0000", headers=HX).text
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    return found.group(1) if found else ""
+
+
+# -- formats ------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("arriving, record", [
+    ("03-1234-5678", "contact.yamada_taro"),
+    ("+81312345678", "contact.yamada_taro"),
+    ("0312345678", "contact.yamada_taro"),
+    ("81312345678", "contact.yamada_taro"),
+    ("tel:+81-3-1234-5678", "contact.yamada_taro"),
+    ("+81 (0)3-1234-5678", "contact.yamada_taro"),
+    ("０３－１２３４－５６７８", "contact.yamada_taro"),
+    ("03-1234-5678 内線 22", "contact.yamada_taro"),
+    ("03.1234.5678 ext. 9", "contact.yamada_taro"),
+    ("090-1234-5678", "contact.yamada_taro"),
+    ("+81323456789", "contact.suzuki_ichiro"),  # stored "+81 3 2345 6789"
+    ("03-3456-7890", "contact.takahashi_misaki"),  # stored "+81 (0)3-3456-7890"
+    ("0345678901", "contact.tanaka_kenta"),  # stored "(03)4567-8901"
+    ("+81 3 5678 9012", "contact.ito_sakura"),  # stored "03.5678.9012"
+    ("03-5555-1234", "contact.watanabe_naoki"),  # stored full-width
+    ("03-6789-0123", "contact.nakamura_yuko"),  # stored "81367890123"
+    ("+81312349999", "contact.kobayashi_makoto"),  # stored "03-1234-9999 内線 123"
+    ("03-8765-4321", "contact.kato_megumi"),  # stored "+81 3 8765 4321 ext. 45"
+    ("+1 415-555-0100", "contact.john_smith"),  # stored "+1 (415) 555-0100"
+    ("080-9876-5432", "lead.kimura_takuya"),  # Lead MobilePhone only
+    ("011-222-3333", "account.hokkaido_foods"),  # Account main line only
+    ("092-345-6789", "contact.yamamoto_kenichi"),  # its converted Lead is left out
+])
+def test_a_caller_is_found_whatever_the_format_on_either_side(signed_in_client, localorg, arriving, record):
+    response = pop(signed_in_client, arriving)
+    assert response.status_code == 200
+    assert shown_record(response) == (IDS[record], record.split(".")[0].capitalize())
+
+
+@pytest.mark.parametrize("caller_id", ["anonymous", "Private", "RESTRICTED", "unknown", "非通知", "公衆電話", "通知不可能",
+                                       "", "not a number", "0"])
+def test_withheld_numbers_show_the_unknown_caller_without_asking_salesforce(signed_in_client, localorg, caller_id):
+    before = localorg.api_requests()
+    response = pop(signed_in_client, caller_id)
+    assert response.status_code == 200
+    assert 'id="unknown-caller"' in response.text
+    assert localorg.api_requests() == before
+
+
+def test_a_number_nobody_has_offers_quick_create_with_the_number_prefilled_and_a_search(signed_in_client, localorg):
+    response = pop(signed_in_client, "+81 3 9999 0001")
+    assert 'id="no-match"' in response.text and 'id="card"' not in response.text
+    assert 'id="quick-create"' in response.text and 'id="manual-search"' in response.text
+    assert 'value="03-9999-0001"' in response.text
+
+
+# -- several matches, priority, picks -----------------------------------------------------------------------------
+
+def test_inbound_call_with_two_contacts_waits_for_a_pick(signed_in_client, localorg):
+    response = pop(signed_in_client, "06-6123-4567", call_id="c-1", direction="inbound")
+    assert 'id="matches"' in response.text and 'id="card"' not in response.text
+    assert "2 records match this number" in response.text
+    assert set(listed_records(response)) == {IDS["contact.yoshida_sho"], IDS["contact.yoshida_aya"]}
+
+
+def test_contacts_come_before_leads_with_the_same_number(signed_in_client, localorg):
+    response = pop(signed_in_client, "052-123-4567")
+    assert listed_records(response) == [IDS["contact.inoue_yoko"], IDS["lead.matsumoto_daisuke"]]
+
+
+@pytest.mark.parametrize("edited, first", [("contact.yoshida_aya", "contact.yoshida_aya"),
+                                           ("contact.yoshida_sho", "contact.yoshida_sho")])
+def test_records_of_one_type_are_listed_most_recently_modified_first(signed_in_client, localorg, sf, edited, first):
+    sf.Contact.update(IDS[edited], {"Department": "営業"})
+    assert listed_records(pop(signed_in_client, "06-6123-4567"))[0] == IDS[first]
+
+
+def test_a_pick_shows_the_card_and_the_next_pop_opens_it_directly(signed_in_client, localorg):
+    token = csrf_token(signed_in_client)
+    pop(signed_in_client, "06-6123-4567")
+    picked = signed_in_client.post("/panel/pick", headers=HX, data={
+        "csrf_token": token, "record_id": IDS["contact.yoshida_aya"], "phone": "06-6123-4567", "call_id": "c-2"})
+    assert picked.status_code == 200
+    assert shown_record(picked) == (IDS["contact.yoshida_aya"], "Contact")
+
+    again = pop(signed_in_client, "+81661234567")
+    assert shown_record(again) == (IDS["contact.yoshida_aya"], "Contact")
+    assert "Picked for this number by" in again.text and "Change" in again.text
+
+
+def test_changing_a_remembered_pick(signed_in_client, localorg):
+    token = csrf_token(signed_in_client)
+    for record in ("contact.yoshida_aya", "contact.yoshida_sho"):
+        pop(signed_in_client, "06-6123-4567", choose=1)
+        signed_in_client.post("/panel/pick", headers=HX, data={
+            "csrf_token": token, "record_id": IDS[record], "phone": "06-6123-4567"})
+    chooser = pop(signed_in_client, "06-6123-4567", choose=1)
+    assert 'id="matches"' in chooser.text
+    assert shown_record(pop(signed_in_client, "06-6123-4567")) == (IDS["contact.yoshida_sho"], "Contact")
+
+
+def test_a_record_that_is_not_a_match_cannot_be_picked_for_the_number(signed_in_client, localorg):
+    token = csrf_token(signed_in_client)
+    pop(signed_in_client, "06-6123-4567")
+    response = signed_in_client.post("/panel/pick", headers=HX, data={
+        "csrf_token": token, "record_id": IDS["contact.yamada_taro"], "phone": "06-6123-4567"})
+    assert response.status_code == 400 and "record_id" in response.text
+
+
+def test_a_pick_without_the_csrf_token_is_refused(signed_in_client, localorg):
+    pop(signed_in_client, "06-6123-4567")
+    response = signed_in_client.post("/panel/pick", headers=HX, data={
+        "record_id": IDS["contact.yoshida_aya"], "phone": "06-6123-4567"})
+    assert response.status_code in (400, 403)
+    assert 'id="matches"' in pop(signed_in_client, "06-6123-4567").text
+
+
+# -- search lag and quick create ----------------------------------------------------------------------------------
+
+def _create(client, token, **fields):
+    return client.post("/panel/records", headers=HX, data={"csrf_token": token, **fields})
+
+
+def test_a_lead_created_from_the_panel_is_found_by_the_next_pop_although_search_cannot_see_it(
+        signed_in_client, localorg, sf):
+    token = csrf_token(signed_in_client)
+    assert 'id="no-match"' in pop(signed_in_client, "03-9999-0002").text
+    created = _create(signed_in_client, token, record_type="Lead", LastName="新規", FirstName="太郎",
+                      Company="新規商事", Phone="03-9999-0002")
+    assert created.status_code == 201
+    new_id, new_type = shown_record(created)
+    assert new_type == "Lead"
+    assert sf.search('FIND {0399990002} IN PHONE FIELDS RETURNING Lead(Id)')["searchRecords"] == []
+
+    again = pop(signed_in_client, "+81399990002")
+    assert shown_record(again) == (new_id, "Lead")
+    assert "新規商事" in again.text
+
+
+def test_a_record_created_in_salesforce_a_moment_ago_is_found(signed_in_client, localorg, sf):
+    created = sf.Contact.create({"LastName": "速水", "Phone": "045-111-2222"})
+    assert shown_record(pop(signed_in_client, "0451112222")) == (created["id"], "Contact")
+
+
+def test_quick_create_refuses_a_lead_without_company_and_keeps_what_was_typed(signed_in_client, localorg):
+    token = csrf_token(signed_in_client)
+    before = localorg.api_requests()
+    response = _create(signed_in_client, token, record_type="Lead", LastName="<b>入力</b>", Email="x@example.jp",
+                       Phone="03-9999-0003")
+    assert response.status_code == 422
+    assert 'data-field="Company"' in response.text
+    assert 'value="&lt;b&gt;入力&lt;/b&gt;"' in response.text and 'value="x@example.jp"' in response.text
+    assert localorg.api_requests() == before
+
+
+@pytest.mark.parametrize("fields, field", [
+    ({"record_type": "Contact", "Phone": "03-9999-0004"}, "LastName"),
+    ({"record_type": "Contact", "LastName": "某", "Phone": "anonymous"}, "Phone"),
+    ({"record_type": "Contact", "LastName": "某", "Phone": "03-9999-0004", "Email": "not-mail"}, "Email"),
+    ({"record_type": "Account", "LastName": "某", "Phone": "03-9999-0004"}, "record_type"),
+])
+def test_quick_create_names_the_field_that_is_wrong(signed_in_client, localorg, fields, field):
+    response = _create(signed_in_client, csrf_token(signed_in_client), **fields)
+    assert response.status_code == 422
+    assert f'data-field="{field}"' in response.text or (field == "record_type" and "Choose Lead or Contact" in
+                                                         response.text)
+
+
+def test_a_contact_created_from_the_panel_shows_at_once_and_on_the_next_call(signed_in_client, localorg):
+    token = csrf_token(signed_in_client)
+    pop(signed_in_client, "090-5555-0005")
+    before = localorg.api_requests()
+    created = _create(signed_in_client, token, record_type="Contact", LastName="早川", Phone="090-5555-0005")
+    assert localorg.api_requests() == before + 1
+    new_id, _ = shown_record(created)
+    assert shown_record(pop(signed_in_client, "09055550005")) == (new_id, "Contact")
+
+
+# -- the card -----------------------------------------------------------------------------------------------------
+
+def test_the_card_shows_title_company_owner_phones_and_open_opportunity_stage(signed_in_client, localorg):
+    response = pop(signed_in_client, "03-1234-5678")
+    text = response.text
+    contact_id = IDS["contact.yamada_taro"]
+    assert f'/lightning/r/Contact/{contact_id}/view" target="_blank" rel="noopener"' in text
+    assert all(part in text for part in ("山田", "太郎", "営業部長", "株式会社山田商事"))
+    assert re.search(r'class="card-owner">[^<]*(佐藤 花子|花子 佐藤)<', text)
+    assert 'href="tel:+81312345678" data-dial="+81312345678"' in text
+    assert 'data-dial="+819012345678"' in text
+    assert 'data-stage="Negotiation/Review"' in text  # the Closed Won one is not open
+    assert f'hx-get="/panel/records/{contact_id}/next-steps?record_type=Contact"' in text
+    assert f'hx-get="/panel/records/{contact_id}/past-activities?record_type=Contact"' in text
+
+
+@pytest.mark.parametrize("phone, stage", [
+    ("03-1234-9999", "Negotiation/Review"),  # no contact role: its Account's open opportunity
+    ("03-3456-7890", ""),  # its only opportunity is closed, its Account has no open one
+    ("080-9876-5432", "Open - Not Contacted"),  # a Lead shows its status
+])
+def test_the_stage_falls_back_to_the_account_and_a_lead_shows_its_status(signed_in_client, localorg, phone, stage):
+    assert f'data-stage="{stage}"' in pop(signed_in_client, phone).text
+
+
+def test_salesforce_text_is_shown_as_text(signed_in_client, localorg, sf):
+    sf.Contact.update(IDS["contact.ito_sakura"], {"LastName": "<script>alert(1)</script>", "Title": '"><img src=x>'})
+    text = pop(signed_in_client, "03-5678-9012").text
+    assert "<script>alert(1)</script>" not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert "<img src=x>" not in text
+
+
+def test_the_full_page_and_the_fragment_share_one_url(signed_in_client, localorg):
+    page = signed_in_client.get("/panel?phone=03-1234-5678")
+    fragment = pop(signed_in_client, "03-1234-5678")
+    for response in (page, fragment):
+        assert response.status_code == 200 and "HX-Request" in response.headers.get("Vary", "")
+        assert shown_record(response) == (IDS["contact.yamada_taro"], "Contact")
+    assert "<html" in page.text.lower() and "<html" not in fragment.text.lower()
+
+
+@pytest.mark.parametrize("params, field", [
+    ({"phone": "03-1234-5678", "direction": "sideways"}, "direction"),
+    ({"phone": "0" * 101}, "phone"),
+    ({"phone": "03-1234-5678", "call_id": "c" * 256}, "call_id"),
+])
+def test_bad_parameters_get_a_400_naming_the_field(signed_in_client, localorg, params, field):
+    response = signed_in_client.get("/panel", query_string=params, headers=HX)
+    assert response.status_code == 400 and field in response.text
+
+
+# -- cost and failure ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("phone", ["03-1234-5678", "06-6123-4567", "03-9999-0009"])
+def test_a_pop_costs_at_most_two_api_requests_and_a_repeat_none(signed_in_client, localorg, phone):
+    before = localorg.api_requests()
+    pop(signed_in_client, phone)
+    assert 1 <= localorg.api_requests() - before <= 2
+    middle = localorg.api_requests()
+    pop(signed_in_client, phone)
+    assert localorg.api_requests() == middle
+
+
+@pytest.mark.parametrize("status", [503, 500, 403])
+def test_salesforce_failing_with_nothing_known_shows_an_error_with_retry(signed_in_client, localorg, status):
+    localorg.admin("faults", error_rate=1, error_status=status)
+    response = pop(signed_in_client, "03-1234-5678")
+    assert response.status_code == 200
+    assert 'id="pop-error"' in response.text and 'hx-get="/panel?phone=03-1234-5678"' in response.text
+    localorg.admin("faults")
+    retried = pop(signed_in_client, "03-1234-5678")
+    assert shown_record(retried) == (IDS["contact.yamada_taro"], "Contact")
+
+
+def test_salesforce_failing_shows_the_last_known_card_with_its_time(signed_in_client, localorg, app):
+    assert shown_record(pop(signed_in_client, "03-1234-5678"))
+    with app.app_context():
+        from panel.lookup import invalidate_pop
+        invalidate_pop(_org_id(app), record_id=IDS["contact.yamada_taro"])
+    localorg.admin("faults", error_rate=1, error_status=503)
+    response = pop(signed_in_client, "03-1234-5678")
+    assert shown_record(response) == (IDS["contact.yamada_taro"], "Contact")
+    assert re.search(r"Salesforce unreachable — showing data from \d\d:\d\d", response.text)
+    assert 'id="stale-banner"' in response.text
+
+
+def _org_id(app) -> str:
+    from panel.localorg.seed import ORG_ID
+    return ORG_ID
