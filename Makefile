@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench install clean
+.PHONY: run test bench install clean translations screenshots
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,22 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# Developers: after adding or changing a text in the code or templates. Extracts every message, merges it into the
+# Japanese and English catalogs, fills the English one from the ids, and compiles both (the .mo files are committed).
+# Then translate the new Japanese entries (msgstr "") and run it again; tests/test_languages.py fails until every
+# entry is translated and compiled. See docs/languages.md.
+translations: $(STAMP)
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -k lazy_ngettext:1,2 --sort-by-file \
+		--add-location=file -w 120 --project=salesforce-contact-panel -o translations/messages.pot .
+	$(BIN)/pybabel -q update -i translations/messages.pot -d translations -w 120 --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/python -m panel.i18n fill-english
+	$(BIN)/pybabel compile --statistics -d translations
+
+# The PNGs docs/embedding.md shows: every panel state, desktop sidebar and 360 px, Japanese and English (needs
+# chromium, chromium-driver and a Japanese font such as fonts-noto-cjk).
+screenshots: $(STAMP)
+	PANEL_SCREENSHOTS_DIR=docs/screenshots $(BIN)/python -m pytest -q -p no:cacheprovider tests/browser/test_screenshots.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

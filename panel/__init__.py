@@ -13,6 +13,7 @@ from flask import Flask, current_app
 from flask_babel import get_locale
 
 from panel import config as panel_config
+from panel import logs
 from panel.extensions import babel, cache, csrf, db, select_locale
 
 __all__ = ["create_app"]
@@ -21,6 +22,7 @@ _PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    logs.install()  # before anything logs: no phone numbers or tokens in any log line
     app = Flask(__name__, instance_relative_config=True, template_folder=os.path.join(_PROJECT_ROOT, "templates"),
                 static_folder=os.path.join(_PROJECT_ROOT, "static"))
     app.config.from_mapping(panel_config.DEFAULTS)
@@ -36,29 +38,45 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)
     cache.init_app(app)
     csrf.init_app(app)
+    app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", os.path.join(_PROJECT_ROOT, "translations"))
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals["get_locale"] = get_locale
 
-    from panel import auth, errors, health, jobs, popviews, review, sidebar, tasks, webhooks
+    from panel import auth, demo, embed, errors, health, jobs, popviews, review, sidebar, tasks, webhooks
 
     auth.init_app(app, oauth_settings)
+    embed.init_app(app)
     jobs.init_app(app)
-    for blueprint in (auth.bp, sidebar.bp, popviews.bp, tasks.bp, webhooks.bp, review.bp, health.bp):
+    from panel import doctor
+
+    doctor.init_app(app)  # /admin/doctor and `flask panel doctor`
+    for blueprint in (auth.bp, embed.bp, sidebar.bp, popviews.bp, tasks.bp, webhooks.bp, review.bp, health.bp):
         app.register_blueprint(blueprint)
+    if app.config["LOCALORG_ENABLED"]:
+        app.register_blueprint(demo.bp)  # the demo dialer exists only beside the local org
     errors.register_error_handlers(app)
     app.after_request(_security_headers)
 
     with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            # WAL: readers (the worker, the other web processes) no longer block the webhook's durable writes; it
+            # stays on in the file. Five times the webhook throughput on SQLite (docs/operations.md).
+            with db.engine.connect() as connection:
+                connection.exec_driver_sql("PRAGMA journal_mode=WAL")
         db.create_all()
     return app
 
 
 def _security_headers(response):
-    """The panel may be framed only by the configured dialer origins; scripts only from our own static files."""
+    """The panel may be framed only by the configured dialer origins (never `*`: panel.config refuses it);
+    scripts, styles and requests only to our own origin, nothing inline (htmx runs without eval). A view with
+    different needs (the demo dialer frames the panel) sets its own policy first. The referrer policy keeps the
+    phone numbers in panel URLs from leaking to Salesforce when a record opens in a new tab."""
     ancestors = " ".join(dict.fromkeys(("'self'", *current_app.config["PANEL_FRAME_ANCESTORS"])))
     response.headers.setdefault(
         "Content-Security-Policy",
-        f"default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; "
+        f"default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'; "
         f"frame-ancestors {ancestors}")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
     return response

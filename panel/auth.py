@@ -148,14 +148,37 @@ def _safe_next(target: str | None) -> str | None:
     return target if not parts.scheme and not parts.netloc else None
 
 
+safe_next = _safe_next  # for panel.embed, which sends the popup back to the same places
+
+
 @bp.route("/login", methods=["GET"])
 def login():
-    """Start the web server flow; authlib keeps the state and the PKCE verifier in the session."""
+    """Start the web server flow; authlib keeps the state and the PKCE verifier in the session.
+
+    Inside a frame, Salesforce's login page would refuse to show: send the frame to the popup sign-in prompt."""
     after = _safe_next(request.args.get("next"))
+    from panel import embed
+
+    if embed.is_framed_navigation():
+        return redirect(embed.prompt_url(after)), 302, {"Vary": "Sec-Fetch-Dest"}
     if after:
         session[_NEXT_KEY] = after
+    _drop_older_sign_ins()
     client = current_app.extensions["panel.oauth_client"]
     return client.authorize_redirect(url_for("auth.callback", _external=True))
+
+
+PENDING_SIGN_INS_KEPT = 3
+
+
+def _drop_older_sign_ins() -> None:
+    """authlib keeps each started sign-in (state, PKCE verifier) in the session cookie for an hour and tidies up
+    only after a completed one; a user who clicks "sign in" again and again would grow the cookie past the 4 KB
+    browsers keep. Only the newest few (a sign-in per open tab) are worth keeping."""
+    pending = sorted((key for key in session if key.startswith("_state_salesforce_")),
+                     key=lambda key: (session[key] or {}).get("exp") or 0, reverse=True)
+    for key in pending[PENDING_SIGN_INS_KEPT - 1:]:
+        session.pop(key, None)
 
 
 @bp.route("/callback", methods=["GET"])
@@ -164,6 +187,8 @@ def callback():
     try:
         raw_token = client.authorize_access_token()
     except MismatchingStateError:
+        if current_connection() is not None:  # the callback reloaded (back button) after signing in: carry on
+            return redirect(url_for("sidebar.show_panel"))
         return _sign_in_failed(_("This sign-in link has expired or was opened in another browser. "
                                  "Please sign in again."))
     except OAuthError as error:

@@ -33,7 +33,6 @@ from datetime import datetime, timezone
 from typing import Any, Iterator
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import current_app
 from sqlalchemy import Boolean, DateTime, Float, Integer, String, Text, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
@@ -46,15 +45,18 @@ from panel.salesforce.errors import SalesforceUnavailable
 
 __all__ = [
     "CallBusy",
+    "CallPick",
     "CallRecord",
     "RecentCall",
     "ReviewItem",
     "StoredEvent",
     "add_call_note",
     "call_lease",
+    "call_pick",
     "ensure_call",
     "events_of",
     "recent_calls",
+    "remember_call_pick",
     "store_event",
 ]
 
@@ -157,6 +159,42 @@ class ReviewItem(db.Model):
 
     def candidate_list(self) -> list[dict[str, Any]]:
         return json.loads(self.candidates) if self.candidates else []
+
+
+class CallPick(db.Model):
+    """The record an agent picked in the panel during one call: what that call is logged against.
+
+    Kept per call, not only on the number's remembered pick, because the number's pick is replaced by the next
+    pick for the same number (another call, another agent) before this call's end may have been processed.
+    """
+
+    __tablename__ = "call_picks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[str] = mapped_column(String(_ID_LENGTH), unique=True)
+    record_id: Mapped[str] = mapped_column(String(18))
+    record_type: Mapped[str] = mapped_column(String(40))
+    picked_by_user_id: Mapped[str | None] = mapped_column(String(18))
+    picked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+def remember_call_pick(call_id: str, *, record_id: str, record_type: str, user_id: str | None = None,
+                       now: datetime | None = None) -> None:
+    """Record (or replace) the record picked during `call_id` and commit; the later of two picks wins."""
+    for _attempt in range(2):
+        pick = call_pick(call_id) or CallPick(call_id=call_id)
+        pick.record_id, pick.record_type = record_id, record_type
+        pick.picked_by_user_id, pick.picked_at = user_id, now or utcnow()
+        db.session.add(pick)
+        try:
+            db.session.commit()
+            return
+        except IntegrityError:  # the same call's pick was inserted concurrently: update that one
+            db.session.rollback()
+
+
+def call_pick(call_id: str) -> CallPick | None:
+    return db.session.execute(select(CallPick).where(CallPick.call_id == call_id)).scalar_one_or_none()
 
 
 # -- events ---------------------------------------------------------------------------------------------------------

@@ -46,16 +46,25 @@ DEFAULTS: dict[str, Any] = {
     "REDIS_URL": None,
     "PANEL_TOKEN_KEY": None,
     "PANEL_WEBHOOK_SECRET": None,
+    "PANEL_WEBHOOK_PREVIOUS_SECRET": None,
     "PANEL_DEFAULT_REGION": "JP",
     "PANEL_TIMEZONE": "Asia/Tokyo",
     "PANEL_FRAME_ANCESTORS": None,
     "PANEL_REVIEWERS": None,
+    "PANEL_ADMINS": None,  # who may open /admin/doctor; unset: the reviewers
     "PANEL_LOCALORG_SEARCH_LAG_S": 60.0,
     "PANEL_LOCALORG_LATENCY_MS": 0,
     "LOCALORG_URL": None,
     "MAX_CONTENT_LENGTH": 1024 * 1024,
     "SESSION_COOKIE_HTTPONLY": True,
-    "SESSION_COOKIE_NAME": "panel_session",
+    # The panel lives in a dialer's cross-site iframe, where browsers that block third-party cookies still keep a
+    # partitioned (CHIPS) cookie. Secure is required by both __Host- and Partitioned; browsers accept it on https
+    # and, for the local demo, on http://127.0.0.1 and http://localhost (loopback counts as a secure context).
+    # Browsers that refuse it inside the frame get the in-memory token instead (panel.embed).
+    "SESSION_COOKIE_NAME": "__Host-panel_session",
+    "SESSION_COOKIE_SECURE": True,
+    "SESSION_COOKIE_SAMESITE": "None",
+    "SESSION_COOKIE_PARTITIONED": True,
     "SQLALCHEMY_TRACK_MODIFICATIONS": False,
     "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session: a sidebar stays open all day
     "BABEL_DEFAULT_LOCALE": "ja",
@@ -63,9 +72,21 @@ DEFAULTS: dict[str, Any] = {
 
 _STRINGS = ("SECRET_KEY", "SALESFORCE_LOGIN_URL", "SALESFORCE_CLIENT_ID", "SALESFORCE_CLIENT_SECRET",
             "SALESFORCE_API_VERSION", "SALESFORCE_SCOPE", "SALESFORCE_JWT_USERNAME", "DATABASE_URL", "REDIS_URL",
-            "PANEL_TOKEN_KEY", "PANEL_WEBHOOK_SECRET", "PANEL_DEFAULT_REGION", "PANEL_TIMEZONE",
-            "PANEL_FRAME_ANCESTORS", "PANEL_REVIEWERS")
+            "PANEL_TOKEN_KEY", "PANEL_WEBHOOK_SECRET", "PANEL_WEBHOOK_PREVIOUS_SECRET", "PANEL_DEFAULT_REGION",
+            "PANEL_TIMEZONE", "PANEL_FRAME_ANCESTORS", "PANEL_REVIEWERS", "PANEL_ADMINS",
+            "LOCALORG_URL")  # a separate `python -m panel.worker` must reach the local org `make run` serves
+# Read here so that a bad value stops the start instead of being ignored later (see _check for their rules).
+_CHECKED_STRINGS = ("PANEL_MATCH_PRIORITY", "PANEL_TASK_LANGUAGE", "PANEL_CALL_EXTERNAL_ID_FIELD",
+                    "PANEL_TASK_SUBJECT_TEMPLATE")
+_NUMBERS = {"PANEL_LOCALORG_SEARCH_LAG_S": float, "PANEL_LOCALORG_LATENCY_MS": int, "PANEL_POP_CACHE_TTL_S": int,
+            "PANEL_POP_LAST_KNOWN_TTL_S": int, "PANEL_SEARCH_LAG_S": int, "PANEL_CALL_RETRY_FOR_S": float,
+            "PANEL_CALL_TIMEOUT_S": float}
+_FLAGS = ("PANEL_LOG_INTERNAL_CALLS", "PANEL_LOG_MISSED_CALLS")
+_FLAG_WORDS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False,
+               "off": False}
+_MATCH_TYPES = ("Contact", "Account", "Lead")
 _API_VERSION = re.compile(r"^\d{2,3}\.0$")
+_FIELD_API_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,79}$")
 
 
 class ConfigError(RuntimeError):
@@ -75,10 +96,13 @@ class ConfigError(RuntimeError):
 def from_environment(environ: Mapping[str, str] = os.environ) -> dict[str, Any]:
     """The settings the environment gives; empty variables count as unset."""
     found: dict[str, Any] = {name: environ[name].strip() for name in _STRINGS if environ.get(name, "").strip()}
-    if environ.get("PANEL_LOCALORG_SEARCH_LAG_S", "").strip():
-        found["PANEL_LOCALORG_SEARCH_LAG_S"] = _number(environ, "PANEL_LOCALORG_SEARCH_LAG_S", float)
-    if environ.get("PANEL_LOCALORG_LATENCY_MS", "").strip():
-        found["PANEL_LOCALORG_LATENCY_MS"] = _number(environ, "PANEL_LOCALORG_LATENCY_MS", int)
+    found.update({name: environ[name].strip() for name in _CHECKED_STRINGS if environ.get(name, "").strip()})
+    for name, kind in _NUMBERS.items():
+        if environ.get(name, "").strip():
+            found[name] = _number(environ, name, kind)
+    for name in _FLAGS:
+        if environ.get(name, "").strip():
+            found[name] = _flag(environ, name)
     key_file = environ.get("SALESFORCE_JWT_PRIVATE_KEY_FILE", "").strip()
     if key_file:
         try:
@@ -98,6 +122,13 @@ def _number(environ: Mapping[str, str], name: str, kind: type) -> Any:
     if value < 0:
         raise ConfigError(f"{name} must not be negative")
     return value
+
+
+def _flag(environ: Mapping[str, str], name: str) -> bool:
+    word = environ[name].strip().lower()
+    if word not in _FLAG_WORDS:
+        raise ConfigError(f"{name} must be true or false (1/0, yes/no, on/off), not {environ[name]!r}")
+    return _FLAG_WORDS[word]
 
 
 def finalize(config: MutableMapping[str, Any], instance_path: str) -> OAuthSettings:
@@ -122,10 +153,8 @@ def finalize(config: MutableMapping[str, Any], instance_path: str) -> OAuthSetti
             if not config.get(name):
                 raise ConfigError(f"{name} is not set. It is required when SALESFORCE_LOGIN_URL points at a "
                                   f"Salesforce org ({login_url}): {why}. Set it in the environment.")
-        config.setdefault("SESSION_COOKIE_SECURE", True)
-        config.setdefault("SESSION_COOKIE_SAMESITE", "None")  # the panel lives in a dialer's cross-site iframe
-    config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
     config["PANEL_REVIEWERS"] = _split(config.get("PANEL_REVIEWERS"), ",", lower=True)
+    config["PANEL_ADMINS"] = _split(config.get("PANEL_ADMINS"), ",", lower=True) or config["PANEL_REVIEWERS"]
     config["PANEL_FRAME_ANCESTORS"] = _split(config.get("PANEL_FRAME_ANCESTORS"), " ")
     _check(config)
     config.setdefault("SQLALCHEMY_DATABASE_URI", database_uri(config.get("DATABASE_URL"), instance_path))
@@ -165,6 +194,12 @@ def _is_loopback_ip(host: str | None) -> bool:
 
 
 def _check(config: Mapping[str, Any]) -> None:
+    for source in config["PANEL_FRAME_ANCESTORS"]:
+        if source == "*" or source.endswith(":"):
+            raise ConfigError(f"PANEL_FRAME_ANCESTORS must name the dialer's origins (such as "
+                              f"https://dialer.example.com), not {source!r}: that would let any site frame the panel")
+    if str(config.get("SESSION_COOKIE_NAME", "")).startswith("__Host-") and not config.get("SESSION_COOKIE_SECURE"):
+        raise ConfigError("SESSION_COOKIE_SECURE must stay on: browsers refuse a __Host- cookie without Secure")
     if not _API_VERSION.match(str(config["SALESFORCE_API_VERSION"])):
         raise ConfigError(f"SALESFORCE_API_VERSION must look like 62.0, not {config['SALESFORCE_API_VERSION']!r}")
     try:
@@ -176,6 +211,19 @@ def _check(config: Mapping[str, Any]) -> None:
     if region not in phonenumbers.SUPPORTED_REGIONS:
         raise ConfigError(f"PANEL_DEFAULT_REGION must be a two-letter region code such as JP or US, "
                           f"not {config['PANEL_DEFAULT_REGION']!r}")
+    priority = config.get("PANEL_MATCH_PRIORITY")
+    if isinstance(priority, str):
+        named = [part.strip() for part in priority.split(",") if part.strip()]
+        if not named or any(name not in _MATCH_TYPES for name in named) or len(set(named)) != len(named):
+            raise ConfigError(f"PANEL_MATCH_PRIORITY must list {', '.join(_MATCH_TYPES)} (each at most once, "
+                              f"comma-separated, in the order to prefer), not {priority!r}")
+    language = config.get("PANEL_TASK_LANGUAGE")
+    if language and language not in ("ja", "en"):
+        raise ConfigError(f"PANEL_TASK_LANGUAGE must be ja or en (or unset: each agent's language), not {language!r}")
+    field = config.get("PANEL_CALL_EXTERNAL_ID_FIELD")
+    if field and not _FIELD_API_NAME.match(str(field)):
+        raise ConfigError(f"PANEL_CALL_EXTERNAL_ID_FIELD must be a Task field's API name such as "
+                          f"Panel_Call_Key__c, not {field!r}")
 
 
 def database_uri(database_url: str | None, instance_path: str) -> str:

@@ -5,12 +5,13 @@
   Salesforce data must include the org id (and the user id when visibility differs per user).
 - `csrf`: flask-wtf CSRF protection on every POST/PUT/PATCH/DELETE. Forms carry `csrf_token()`; htmx requests
   send it as the `X-CSRFToken` header (`hx-headers` on `<body>` in base.html).
-- `babel`: flask-babel; the locale comes from `?lang=ja|en`, then the browser's Accept-Language, else ja.
+- `babel`: flask-babel; the locale comes from `?lang=ja|en` (remembered in the session, so the htmx requests the
+  page makes later keep that language), then the browser's Accept-Language, else ja. See docs/languages.md.
 """
 
 from __future__ import annotations
 
-from flask import has_request_context, request
+from flask import has_request_context, request, session
 from flask_babel import Babel
 from flask_caching import Cache
 from flask_sqlalchemy import SQLAlchemy
@@ -29,5 +30,10 @@ def select_locale() -> str:
         return LOCALES[0]
     chosen = request.args.get("lang")
     if chosen in LOCALES:
+        if session.get("lang") != chosen:
+            session["lang"] = chosen
         return chosen
+    remembered = session.get("lang")
+    if remembered in LOCALES:
+        return remembered
     return request.accept_languages.best_match(LOCALES) or LOCALES[0]

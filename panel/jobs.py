@@ -32,8 +32,8 @@ import json
 import logging
 import os
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
-from typing import Any, Callable
+from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Flask, current_app
@@ -80,6 +80,8 @@ DEFAULT_RETRY_CAP_S = 3600.0
 NO_CONNECTION_RETRY_S = 300.0
 BUSY_RETRY_S = 1.0
 SWEEP_GRACE_S = 120
+UNEXPECTED_RETRIES = 5
+UNEXPECTED_RETRY_DELAY_S = 2
 OWNER_CACHE_S = 3600
 TIMEOUT_EVENT_ID = "panel:timeout"
 # The subject a notes Task carries while the call lasts; the call's end replaces it (see close_task_fields).
@@ -147,7 +149,8 @@ def init_app(app: Flask) -> None:
         huey.storage_class, huey.storage_kwargs = RedisStorage, {"url": redis_url}
     else:
         os.makedirs(app.instance_path, exist_ok=True)
-        filename = app.config.get("PANEL_JOBS_SQLITE") or os.path.join(app.instance_path, "jobs.sqlite3")
+        filename = (app.config.get("PANEL_JOBS_SQLITE") or os.environ.get("PANEL_JOBS_SQLITE")
+                    or os.path.join(app.instance_path, "jobs.sqlite3"))
         huey.storage_class, huey.storage_kwargs = SqliteStorage, {"filename": filename, "timeout": 30}
     huey.storage = huey.create_storage()
     huey.flask_app = app
@@ -171,9 +174,13 @@ def _app() -> Flask:
 
 # -- the jobs ------------------------------------------------------------------------------------------------------
 
-@huey.task(name="panel.process_call")
+@huey.task(name="panel.process_call", retries=UNEXPECTED_RETRIES, retry_delay=UNEXPECTED_RETRY_DELAY_S)
 def process_call(call_id: str) -> None:
-    """Bring one call forward; when something is left for later, huey runs it again after the delay."""
+    """Bring one call forward; when something is left for later, huey runs it again after the delay.
+
+    Salesforce's failures are handled inside `log_call`; the retries here are for the unexpected (a database
+    busy under SQLite's one-writer rule, a bug): a few quick tries, then the sweep picks the call up again.
+    """
     with _app().app_context():
         delay = log_call(call_id)
     if delay is not None:
@@ -405,8 +412,7 @@ def _choose(record: CallRecord, state: CallState, connection: _Connection) -> No
         record.record_id = record.note_who_id or record.note_what_id
         record.record_type, record.record_source = _type_of(record.record_id), "note"
         return
-    during = db.session.execute(select(picks.RememberedPick).where(picks.RememberedPick.call_id == record.call_id)
-                                .order_by(picks.RememberedPick.picked_at.desc())).scalars().first()
+    during = call_log.call_pick(record.call_id)
     if during is not None:
         record.record_id, record.record_type, record.record_source = during.record_id, during.record_type, "call_pick"
         return
@@ -446,7 +452,7 @@ def _type_of(record_id: str) -> str | None:
 def _write(record: CallRecord, state: CallState, connection: _Connection, settings: LoggingSettings) -> None:
     """Exactly one completed Task: close the call's Task when one exists (or may), else create it."""
     client = connection.client
-    language = task_language(connection.language)
+    language = task_language(_user_language(connection))
     if record.task_id is None and record.task_unsure:
         found = _find_existing(client, record.call_id, settings)
         if found is not None:
@@ -487,6 +493,23 @@ def _write(record: CallRecord, state: CallState, connection: _Connection, settin
     else:
         task_id = call_tasks.create_task(client, fields)
     record.task_id, record.task_unsure, record.task_closed = task_id, False, True
+
+
+def _user_language(connection: _Connection) -> str | None:
+    """The Salesforce language of the user the Task is written for (None when PANEL_TASK_LANGUAGE decides).
+
+    The integration path learned it with the owner; the agent's own connection asks once an hour, so an agent's
+    Tasks read the same whichever connection wrote them.
+    """
+    if connection.language or not connection.own or _setting("PANEL_TASK_LANGUAGE"):
+        return connection.language
+    key = f"panel:calls:language:{connection.agent.org_id}:{connection.agent.user_id}"
+    language = cache.get(key)
+    if not isinstance(language, str):
+        rows = connection.client.query(queries.user_by_id(connection.agent.user_id)).get("records") or []
+        language = (rows[0].get("LanguageLocaleKey") if rows else None) or ""
+        cache.set(key, language, timeout=OWNER_CACHE_S)
+    return language or None
 
 
 def _find_existing(client, call_id: str, settings: LoggingSettings) -> str | None:
@@ -607,7 +630,26 @@ def _agent_client(connection: SalesforceConnection) -> SalesforceClient:
     connection_id = connection.id
     return SalesforceClient(connection.instance_url, connection.access_token, refresh_token=connection.refresh_token,
                             oauth=auth.oauth_settings(),
-                            on_token_refreshed=lambda token: auth._store_refreshed_token(connection_id, token))
+                            on_token_refreshed=lambda token: _store_refreshed_token(connection_id, token))
+
+
+def _store_refreshed_token(connection_id: int, token: TokenResponse) -> None:
+    """Keep the agent's renewed token, through the job's own session.
+
+    A second session would wait on the job's: SQLite lets one transaction write at a time and the job's may
+    already hold the lock (its call row is dirty), so the write would time out. Committing the job's pending
+    changes with the token is harmless: the job holds the call's lease and every later step re-reads the row.
+    """
+    connection = db.session.get(SalesforceConnection, connection_id)
+    if connection is None:
+        return
+    connection.access_token = token.access_token
+    connection.instance_url = token.instance_url or connection.instance_url
+    if token.refresh_token:
+        connection.refresh_token = token.refresh_token
+    if token.issued_at:
+        connection.issued_at = token.issued_at
+    db.session.commit()
 
 
 _INTEGRATION_TOKEN_KEY = "panel:calls:integration-token"

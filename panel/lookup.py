@@ -11,6 +11,7 @@ one is seen on the next pop; the remembered pick is applied after the cache, so 
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Literal, Mapping
@@ -335,7 +336,8 @@ def manual_search(client_source, text: str) -> list[Match]:
     Raises ValueError with a message for the agent when `text` is too short to search.
     """
     cleaned = " ".join((text or "").split())
-    if len(cleaned) < MIN_SEARCH_TEXT:
+    # SOSL counts only letters and digits: "0:" or "::" is refused by Salesforce, so refuse it here first.
+    if sum(ch.isalpha() or ch.isdigit() for ch in unicodedata.normalize("NFKC", cleaned)) < MIN_SEARCH_TEXT:
         raise ValueError("too_short")
     number = _typed_number(cleaned)
     client = _client(client_source)

@@ -54,10 +54,16 @@ def remember_pick(org_id: str, e164: str, *, record_id: str, record_type: str, u
     values = dict(record_id=record_id, record_type=record_type, picked_by_user_id=user_id,
                   picked_by_name=user_name, picked_at=now or datetime.now(timezone.utc), call_id=call_id)
     try:
-        return _save_pick(org_id, e164, values)
+        saved = _save_pick(org_id, e164, values)
     except IntegrityError:  # another request inserted the row between our read and our insert
         db.session.rollback()
-        return _save_pick(org_id, e164, values)
+        saved = _save_pick(org_id, e164, values)
+    if call_id:  # the number's pick may be replaced before the call is logged: the call keeps its own
+        from panel import call_log
+
+        call_log.remember_call_pick(call_id, record_id=record_id, record_type=record_type, user_id=user_id,
+                                    now=values["picked_at"])
+    return saved
 
 
 def _save_pick(org_id: str, e164: str, values: dict) -> RememberedPick:

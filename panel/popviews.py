@@ -17,15 +17,14 @@ Every response is a page or a fragment a person can act on: Salesforce failures 
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Blueprint, current_app, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from werkzeug.routing import BuildError
 
 from panel import lookup, picks
+from panel.i18n import local_time
 from panel.auth import current_connection, get_salesforce, login_required
 from panel.phone import display, is_withheld, parse_caller
 from panel.salesforce.errors import SalesforceUnavailable
@@ -93,29 +92,6 @@ def _phone_param(source) -> str:
 def _panel_url(**params) -> str:
     query = urlencode({k: v for k, v in params.items() if v not in (None, "")})
     return url_for("pop.panel_path") + ("?" + query if query else "")
-
-
-def _timezone() -> ZoneInfo:
-    try:
-        return ZoneInfo(current_app.config.get("PANEL_TIMEZONE") or "Asia/Tokyo")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
-def local_time(moment) -> str:
-    """A time in the org's zone: "10:42" today, "2024-05-01 10:42" otherwise, "" when unknown."""
-    if isinstance(moment, str):
-        try:
-            moment = datetime.fromisoformat(moment)
-        except ValueError:
-            return ""
-    if not isinstance(moment, datetime):
-        return ""
-    zone = _timezone()
-    local = (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(zone)
-    if local.date() == datetime.now(zone).date():
-        return local.strftime("%H:%M")
-    return local.strftime("%Y-%m-%d %H:%M")
 
 
 def task_list_url(card, kind: str) -> str:

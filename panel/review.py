@@ -21,14 +21,14 @@ Without `HX-Request` the POSTs redirect back to the page. CSRF protection covers
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import datetime
 from functools import wraps
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 
 from panel import call_log, jobs, lookup
+from panel.i18n import local_time
 from panel.auth import current_connection, get_salesforce, login_required
 from panel.calls.logging_rules import who_and_what
 from panel.salesforce.contacts import CreateRejected
@@ -75,18 +75,8 @@ def reviewer_required(view):
 
 # -- helpers for the templates --------------------------------------------------------------------------------------
 
-def _zone() -> ZoneInfo:
-    try:
-        return ZoneInfo(current_app.config.get("PANEL_TIMEZONE") or "Asia/Tokyo")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
 def _local_time(moment: datetime | None) -> str:
-    if moment is None:
-        return "—"
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-    return f"{aware.astimezone(_zone()):%Y-%m-%d %H:%M}"
+    return local_time(moment, with_date=True) if moment else "—"
 
 
 def _view_helpers() -> dict:
@@ -145,7 +135,7 @@ def _reviewer_agent() -> lookup.Agent:
 @reviewer_required
 def show_queue():
     return render_template("review.html", items=call_log.open_reviews(), resolved=call_log.resolved_reviews(),
-                           **_view_helpers())
+                           errors={}, values={}, failure=None, results=None, query="", **_view_helpers())
 
 
 @bp.route("/items/<int:item_id>/pick", methods=["POST"])

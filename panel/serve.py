@@ -3,7 +3,8 @@
 With `SALESFORCE_LOGIN_URL` unset, the local org is mounted in the same server under `/localorg` and the panel
 signs in against it, so a newcomer runs the whole product with no Salesforce org. `HOST` and `PORT` choose where
 to listen (default 127.0.0.1:5000); `PANEL_LOCALORG_SEARCH_LAG_S` and `PANEL_LOCALORG_LATENCY_MS` tune the local
-org. For production, run `app:app` under gunicorn against a real org instead.
+org (`PANEL_LOCALORG_DATABASE` names its SQLite file). `gunicorn 'panel.serve:wsgi_app()'` serves the same under
+gunicorn (HOST/PORT must name the bound address). For production, run `app:app` under gunicorn against a real org.
 """
 
 from __future__ import annotations
@@ -42,12 +43,19 @@ def build(host: str, port: int):
     from panel.localorg import create_localorg
 
     org = create_localorg({
-        "DATABASE": os.path.join(app.instance_path, "localorg.sqlite3"),
+        "DATABASE": os.environ.get("PANEL_LOCALORG_DATABASE") or os.path.join(app.instance_path, "localorg.sqlite3"),
         "SEARCH_LAG_S": app.config["PANEL_LOCALORG_SEARCH_LAG_S"],
         "LATENCY_MS": app.config["PANEL_LOCALORG_LATENCY_MS"],
     })
     app.wsgi_app = DispatcherMiddleware(app.wsgi_app, {LOCALORG_PREFIX: org})
     return app
+
+
+def wsgi_app(host: str | None = None, port: int | None = None):
+    """Entry point for gunicorn: `gunicorn 'panel.serve:wsgi_app()' --bind 127.0.0.1:8000` serves the panel with
+    the local org beside it. The app must know its own address to reach that org, so HOST and PORT (default
+    127.0.0.1:8000) must name the bound address; each gunicorn worker builds its own app."""
+    return build(host or os.environ.get("HOST", "127.0.0.1"), int(port or os.environ.get("PORT", "8000")))
 
 
 def main() -> int:

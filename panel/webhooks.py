@@ -42,8 +42,15 @@ def _body_within_limit() -> bytes | None:
     declared = request.content_length
     if declared is not None and declared > MAX_BODY_BYTES:
         return None
-    raw = request.stream.read(MAX_BODY_BYTES + 1)
-    return None if len(raw) > MAX_BODY_BYTES else raw
+    chunks: list[bytes] = []
+    size = 0
+    while size <= MAX_BODY_BYTES:  # one read may return less than asked (chunked bodies, some servers)
+        chunk = request.stream.read(MAX_BODY_BYTES + 1 - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return None if size > MAX_BODY_BYTES else b"".join(chunks)
 
 
 @bp.route("/calls", methods=["POST"])

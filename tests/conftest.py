@@ -104,7 +104,11 @@ def app(localorg, tmp_path):
 
 @pytest.fixture
 def client(app):
-    return app.test_client()
+    """A browser that prefers English, so assertions can quote the message ids; the panel's default is Japanese
+    (tests/test_languages.py covers both languages and the default)."""
+    test_client = app.test_client()
+    test_client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return test_client
 
 
 def sign_in(client, localorg: LocalOrgServer, username: str = "agent@example.com"):

@@ -14,6 +14,7 @@ Configuration (`create_localorg(config)` keys):
 | LATENCY_MS | extra latency for every REST API request | 0 |
 | TOKEN_TTL_S | access token lifetime in org-clock seconds | 7200 |
 | MAX_BODY_BYTES | largest request body accepted (larger → 413) | 6 MB |
+| JWT_PUBLIC_KEY | PEM certificate or RSA public key the JWT bearer flow checks assertions with | none |
 """
 
 from __future__ import annotations
@@ -50,7 +51,9 @@ def create_localorg(config: dict | None = None) -> Flask:
     app.json.sort_keys = False  # Salesforce writes "attributes" first
     app.extensions["localorg"] = LocalOrg(store=store, search_lag_s=float(settings["SEARCH_LAG_S"]),
                                           latency_ms=int(settings["LATENCY_MS"]),
-                                          token_ttl_s=float(settings["TOKEN_TTL_S"]))
+                                          token_ttl_s=float(settings["TOKEN_TTL_S"]),
+                                          jwt_public_key=(oauth.public_key_pem(settings["JWT_PUBLIC_KEY"])
+                                                          if settings.get("JWT_PUBLIC_KEY") else None))
     for blueprint in (oauth.bp, api.bp, admin.bp):
         app.register_blueprint(blueprint)
     app.add_url_rule("/id/<org_id>/<user_id>", view_func=_identity, methods=["GET", "POST"])

@@ -20,6 +20,18 @@ def _not_found(environ, start_response):
     return [b"The local org is served under /localorg\n"]
 
 
+def _setting(parser: argparse.ArgumentParser, name: str, kind: type, default: str):
+    """A numeric environment setting; a bad one stops the start with a message naming it."""
+    text = os.environ.get(name, "").strip() or default
+    try:
+        value = kind(text)
+    except ValueError:
+        value = -1
+    if not value >= 0:  # also NaN
+        parser.error(f"{name} must be a non-negative {'whole ' if kind is int else ''}number, not {text!r}")
+    return value
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Run the local Salesforce org stand-in.")
     parser.add_argument("--host", default="127.0.0.1")
@@ -27,8 +39,8 @@ def main() -> None:
     args = parser.parse_args()
     org = create_localorg({
         "DATABASE": os.environ.get("PANEL_LOCALORG_DATABASE") or None,
-        "SEARCH_LAG_S": float(os.environ.get("PANEL_LOCALORG_SEARCH_LAG_S", "60")),
-        "LATENCY_MS": int(os.environ.get("PANEL_LOCALORG_LATENCY_MS", "0")),
+        "SEARCH_LAG_S": _setting(parser, "PANEL_LOCALORG_SEARCH_LAG_S", float, "60"),
+        "LATENCY_MS": _setting(parser, "PANEL_LOCALORG_LATENCY_MS", int, "0"),
     })
     print(f"local org at http://{args.host}:{args.port}/localorg")
     run_simple(args.host, args.port, DispatcherMiddleware(_not_found, {"/localorg": org}), threaded=True)

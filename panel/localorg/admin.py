@@ -7,6 +7,8 @@
   token issued so far (refresh tokens stay valid) and is not remembered.
 - `POST /_admin/reset` reloads the seed; clears faults, counters, tokens, query locators and the clock offset.
 - `POST /_admin/clock` `{"advance_s": N}` moves the org clock forward (search lag, token expiry).
+- `POST /_admin/connected_app` `{"jwt_certificate": "<PEM>"}` uploads the certificate (or RSA public key) the JWT
+  bearer flow verifies assertions with, as an admin does in a connected app; `null` removes it. Reset removes it.
 """
 
 from __future__ import annotations
@@ -117,3 +119,22 @@ def clock():
         raise AdminError("advance_s must be a number of seconds between 0 and ten years")
     store = current_org().store
     return jsonify(clock=formats.format_epoch(store.advance_clock(advance)))
+
+
+@bp.route("/connected_app", methods=["POST"])
+def connected_app():
+    payload = _payload()
+    unknown = sorted(set(payload) - {"jwt_certificate"})
+    if unknown:
+        raise AdminError(f"unknown setting: {', '.join(unknown)}")
+    certificate = payload.get("jwt_certificate")
+    store = current_org().store
+    if certificate is None:
+        with store.transaction() as conn:
+            conn.execute("DELETE FROM meta WHERE key = 'jwt_public_key'")
+        return jsonify(jwt_bearer=False)
+    try:
+        store.set_meta("jwt_public_key", oauth.public_key_pem(certificate))
+    except (ValueError, TypeError):
+        raise AdminError("jwt_certificate must be a PEM X.509 certificate or RSA public key") from None
+    return jsonify(jwt_bearer=True)

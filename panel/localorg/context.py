@@ -19,6 +19,7 @@ class LocalOrg:
     latency_ms: int
     token_ttl_s: float
     timezone: str = "Asia/Tokyo"
+    jwt_public_key: str | None = None  # PEM; the certificate uploaded to the connected app for the JWT bearer flow
 
 
 def current_org() -> LocalOrg:

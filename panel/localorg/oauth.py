@@ -1,4 +1,5 @@
-"""OAuth 2.0 as Salesforce serves it: web server flow with PKCE, refresh tokens, client credentials, revocation.
+"""OAuth 2.0 as Salesforce serves it: web server flow with PKCE, refresh tokens, client credentials, JWT bearer,
+revocation.
 
 There is one client, the panel's own (`panel-local` / `panel-local-secret`). Its redirect URIs may be any path on a
 loopback host (`http://127.0.0.1:<port>/…`, `http://localhost:<port>/…`), so the app can run on any port; any
@@ -6,8 +7,10 @@ other redirect URI, or any other client, gets an error page and is never redirec
 
 Token responses have Salesforce's shape (`access_token`, `refresh_token` for the web server flow only,
 `signature`, `scope`, `instance_url`, `id`, `token_type`, `issued_at` in milliseconds, and no `expires_in`).
-Tokens are stored as SHA-256 digests. Access tokens live `TOKEN_TTL_S` seconds of org time. Like Salesforce, a
-user keeps at most five refresh tokens for the app: issuing a sixth revokes the oldest, with its access tokens.
+The JWT bearer flow is served too, once a certificate (or RSA public key) is uploaded for the client through
+`POST /_admin/connected_app` or the `JWT_PUBLIC_KEY` setting. Tokens are stored as SHA-256 digests. Access tokens
+live `TOKEN_TTL_S` seconds of org time. Like Salesforce, a user keeps at most five refresh tokens for the app:
+issuing a sixth revokes the oldest, with its access tokens.
 """
 
 from __future__ import annotations
@@ -20,8 +23,14 @@ import secrets
 from typing import Optional
 from urllib.parse import urlencode, urlsplit
 
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Blueprint, Response, jsonify, render_template, request
 from flask_wtf.csrf import generate_csrf, validate_csrf
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import RSAKey
 from wtforms import ValidationError
 
 from . import seed
@@ -33,6 +42,8 @@ CLIENT_SECRET = "panel-local-secret"
 CODE_TTL_S = 15 * 60
 REFRESH_TOKENS_PER_USER = 5
 DEFAULT_SCOPE = "api refresh_token id"
+JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+JWT_MAX_LIFETIME_S = 3 * 60 + 30  # Salesforce wants exp within three minutes; a little clock skew is tolerated
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
 
 bp = Blueprint("oauth", __name__, url_prefix="/services/oauth2")
@@ -142,6 +153,9 @@ def find_user(store: Store, typed: str) -> Optional[dict]:
 @bp.route("/token", methods=["POST"])
 def token():
     form = request.form
+    store = current_org().store
+    if form.get("grant_type") == JWT_BEARER_GRANT:  # the signed assertion names the client; no secret is sent
+        return jsonify(_grant_jwt_bearer(store, form.get("assertion", "")))
     client_id, client_secret, by_header = _client_credentials()
     if client_id != CLIENT_ID:
         raise OAuthError("invalid_client_id", "client identifier invalid", 401 if by_header else 400)
@@ -159,6 +173,51 @@ def token():
         user = find_user(store, seed.INTEGRATION_USERNAME)
         return jsonify(_issue(store, user, "api id", with_refresh=False))
     raise OAuthError("unsupported_grant_type", "grant type not supported")
+
+
+def jwt_public_key(store: Store) -> Optional[RSAKey]:
+    """The key of the certificate uploaded to the connected app (`/_admin/connected_app`), if any."""
+    pem = store.meta("jwt_public_key") or current_org().jwt_public_key
+    return RSAKey.import_key(pem) if pem else None
+
+
+def public_key_pem(text: str) -> str:
+    """The PEM public key of an X.509 certificate or of a public key, as Salesforce takes a certificate upload.
+    Raises ValueError for anything else."""
+    data = text.encode() if isinstance(text, str) else b""
+    if b"BEGIN CERTIFICATE" in data:
+        key = x509.load_pem_x509_certificate(data).public_key()
+    else:
+        key = serialization.load_pem_public_key(data)
+    if not isinstance(key, rsa.RSAPublicKey):
+        raise ValueError("the key must be an RSA key")
+    return key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+
+
+def _grant_jwt_bearer(store: Store, assertion: str) -> dict:
+    """OAuth 2.0 JWT bearer flow as Salesforce checks it: an RS256 assertion signed with the key of the connected
+    app's certificate, `iss` = the client id, `aud` = the login URL (here: this org's instance URL), `sub` = an
+    active user's username, `exp` no more than three minutes ahead. No refresh token is issued."""
+    key = jwt_public_key(store)
+    if key is None:
+        raise OAuthError("invalid_grant", "no certificate is uploaded for this connected app")
+    try:
+        claims = jwt.decode(assertion, key, algorithms=["RS256"]).claims
+    except (JoseError, ValueError, TypeError):
+        raise OAuthError("invalid_grant", "invalid assertion") from None
+    if claims.get("iss") != CLIENT_ID:
+        raise OAuthError("invalid_client_id", "client identifier invalid")
+    if claims.get("aud") not in (instance_url(), instance_url() + "/"):
+        raise OAuthError("invalid_grant", "audience is invalid")
+    expires = claims.get("exp")
+    if isinstance(expires, bool) or not isinstance(expires, (int, float)) or expires <= store.now():
+        raise OAuthError("invalid_grant", "expired assertion")
+    if expires > store.now() + JWT_MAX_LIFETIME_S:
+        raise OAuthError("invalid_grant", "the assertion must expire within three minutes")
+    user = find_user(store, str(claims.get("sub") or ""))
+    if user is None:
+        raise OAuthError("invalid_grant", "user hasn't approved this consumer")
+    return _issue(store, user, "api id", with_refresh=False)
 
 
 def _client_credentials() -> tuple[str, Optional[str], bool]:

@@ -172,7 +172,9 @@ def complete(obj: schema.SObjectType, record: dict, *, user_id: str, now: float,
 
 def _calculate(obj: schema.SObjectType, full: dict, sent: dict, previous: Optional[dict], now: float, lookup: Lookup) -> None:
     if obj.name in ("Contact", "Lead", "User"):
-        full["Name"] = " ".join(part for part in (full.get("FirstName"), full.get("LastName")) if part)
+        # The org's default locale is ja_JP, whose name format puts the family name first ("山田 太郎"), for every
+        # record alike: Salesforce formats compound names by locale, not by the script the name is written in.
+        full["Name"] = " ".join(part for part in (full.get("LastName"), full.get("FirstName")) if part)
     if obj.name == "Opportunity":
         stage = full.get("StageName")
         full["IsClosed"] = stage in schema.CLOSED_STAGES

@@ -74,8 +74,9 @@ class SalesforceClient:
         return f"SalesforceClient({self.instance_url!r}, api_version={self.api_version!r})"
 
     def _connect(self) -> Salesforce:
+        self._session = SalesforceSession(self.instance_url, timeout=self.timeout)
         return Salesforce(instance_url=self.instance_url, session_id=self.access_token, version=self.api_version,
-                          session=SalesforceSession(self.instance_url, timeout=self.timeout), object_pairs_hook=dict)
+                          session=self._session, object_pairs_hook=dict)
 
     # -- the API -----------------------------------------------------------------------------------------------
 
@@ -134,12 +135,19 @@ class SalesforceClient:
 
     def _call(self, operation: Callable[[Salesforce], Any]) -> Any:
         try:
+            return self._attempt(operation)
+        finally:
+            if self._session.api_usage is not None:
+                self.api_usage = ApiUsage(*self._session.api_usage)
+
+    def _attempt(self, operation: Callable[[Salesforce], Any]) -> Any:
+        try:
             try:
-                return self._record_usage(operation(self._sf))
+                return operation(self._sf)
             except sf_exceptions.SalesforceExpiredSession:
                 self._refresh()
             try:
-                return self._record_usage(operation(self._sf))
+                return operation(self._sf)
             except sf_exceptions.SalesforceExpiredSession as error:
                 raise ReconnectRequired("Salesforce refused a freshly refreshed access token",
                                         error_code=_first_error(error.content).get("errorCode"), status=401,
@@ -150,12 +158,6 @@ class SalesforceClient:
             raise SalesforceUnavailable(f"Salesforce did not answer: {type(error).__name__}") from error
         except ValueError as error:  # an answer that is not JSON (an HTML maintenance page, a proxy error)
             raise SalesforceUnavailable("Salesforce answered something that is not JSON") from error
-
-    def _record_usage(self, result: Any) -> Any:
-        usage = self._sf.api_usage.get("api-usage")
-        if usage is not None:
-            self.api_usage = ApiUsage(usage.used, usage.total)
-        return result
 
     def _refresh(self) -> None:
         if self._renew is not None:

@@ -8,19 +8,25 @@ request still goes over real HTTP through the same client code that talks to Sal
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 import requests
 
 DEFAULT_TIMEOUT = (3.05, 10.0)  # (connect, read) seconds
+_API_USAGE = re.compile(r"api-usage=(\d+)/(\d+)")
 
 
 class SalesforceSession(requests.Session):
-    """A `requests.Session` with a timeout on every request and an optional instance-URL rewrite."""
+    """A `requests.Session` with a timeout on every request and an optional instance-URL rewrite.
+
+    `api_usage` is the (used, allowed) pair of the last `Sforce-Limit-Info` header seen, errors included
+    (simple-salesforce reads it from successful answers only)."""
 
     def __init__(self, instance_url: str | None = None, timeout: tuple[float, float] = DEFAULT_TIMEOUT) -> None:
         super().__init__()
         self.timeout = timeout
+        self.api_usage: tuple[int, int] | None = None
         self._rewrite_from: str | None = None
         self._rewrite_to: str | None = None
         if instance_url:
@@ -34,4 +40,8 @@ class SalesforceSession(requests.Session):
         kwargs.setdefault("timeout", self.timeout)
         if self._rewrite_from and isinstance(url, str) and url.startswith(self._rewrite_from):
             url = self._rewrite_to + url[len(self._rewrite_from):]
-        return super().request(method, url, *args, **kwargs)
+        response = super().request(method, url, *args, **kwargs)
+        usage = _API_USAGE.search(response.headers.get("Sforce-Limit-Info", ""))
+        if usage:
+            self.api_usage = (int(usage.group(1)), int(usage.group(2)))
+        return response

@@ -61,3 +61,46 @@ def test_every_app_query_is_accepted(needs_soql, name, text):
     resource = "search" if text.lstrip().upper().startswith("FIND") else "query"
     answer = needs_soql.request("GET", resource, params={"q": text})
     assert answer.status_code == 200, f"{name}: {answer.text}"
+
+
+def test_every_query_builder_has_an_example_in_the_contract_queries():
+    """A query function added to panel.salesforce.queries without a CONTRACT_QUERIES example would never be run
+    against an org. Loading a private copy of the module while watching which of its functions run shows which
+    builders the examples exercise."""
+    import inspect
+    import sys
+    from importlib.util import module_from_spec, spec_from_file_location
+
+    real = importlib.import_module("panel.salesforce.queries")
+    spec = spec_from_file_location("_contract_copy_of_queries", real.__file__)
+    copy = module_from_spec(spec)
+    called: set[str] = set()
+
+    def watch(frame, event, arg):
+        if event == "call" and frame.f_code.co_filename == real.__file__:
+            called.add(frame.f_code.co_name)
+
+    sys.setprofile(watch)
+    try:
+        spec.loader.exec_module(copy)
+    finally:
+        sys.setprofile(None)
+    builders = {name for name, value in vars(copy).items()
+                if inspect.isfunction(value) and value.__module__ == copy.__name__ and not name.startswith("_")}
+    assert builders, "no query builders found"
+    assert sorted(builders - called) == [], "query builders without a CONTRACT_QUERIES example"
+    assert len({name for name, _ in real.CONTRACT_QUERIES}) == len(real.CONTRACT_QUERIES), "duplicate example names"
+
+
+def test_no_query_text_is_written_outside_the_queries_module():
+    """The contract suite can only vouch for queries kept in panel.salesforce.queries."""
+    import pathlib
+    import re
+
+    package = pathlib.Path(importlib.import_module("panel").__file__).parent
+    soql = re.compile(r"""["']\s*(?:SELECT\s+[\w.,\s()]+\s+FROM\s+[A-Z]\w*|FIND\s*\{)""")
+    found = [f"{path.relative_to(package)}:{number}"
+             for path in sorted(package.rglob("*.py"))
+             if "localorg" not in path.parts and path.name != "queries.py"
+             for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if soql.search(line)]
+    assert found == []

@@ -158,7 +158,7 @@ def test_userinfo_has_salesforce_identity_fields(localorg, sign_in, exchange):
     info = requests.get(f"{localorg.url}/services/oauth2/userinfo",
                         headers={"Authorization": f"Bearer {token['access_token']}"}, timeout=10).json()
     assert info["email"] == "reviewer@example.com" and info["organization_id"] == seed.ORG_ID
-    assert info["name"] == "真理 石井" and info["family_name"] == "石井"
+    assert info["name"] == "石井 真理" and info["family_name"] == "石井"
     assert info["sub"] == token["id"] and "rest" in info["urls"]
 
 
@@ -212,3 +212,83 @@ def test_missing_or_garbage_bearer_is_invalid_session(localorg, header):
                           timeout=10)
     assert answer.status_code == 401
     assert answer.json()[0]["errorCode"] == "INVALID_SESSION_ID"
+
+
+# -- JWT bearer ----------------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def rsa_key():
+    from joserfc.jwk import RSAKey
+
+    return RSAKey.generate_key(2048)
+
+
+def jwt_token(localorg, key, **claims):
+    import time
+
+    from joserfc import jwt
+
+    body = {"iss": LOCAL_CLIENT_ID, "sub": "integration@example.com", "aud": localorg.url,
+            "exp": int(time.time()) + 120, **claims}
+    assertion = jwt.encode({"alg": "RS256"}, {k: v for k, v in body.items() if v is not None}, key)
+    return requests.post(f"{localorg.url}/services/oauth2/token", timeout=10, data={
+        "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion})
+
+
+def test_jwt_bearer_signs_in_the_user_named_by_a_signed_assertion(localorg, rsa_key):
+    localorg.admin("connected_app", jwt_certificate=rsa_key.as_pem(private=False).decode())
+    answer = jwt_token(localorg, rsa_key, sub="agent@example.com")
+    assert answer.status_code == 200, answer.text
+    token = answer.json()
+    assert "refresh_token" not in token and token["id"].endswith(seed.IDS["user.agent"])
+    who = requests.get(f"{localorg.url}/services/oauth2/userinfo",
+                       headers={"Authorization": f"Bearer {token['access_token']}"}, timeout=10)
+    assert who.json()["email"] == "agent@example.com"
+
+
+def test_jwt_bearer_accepts_the_connected_apps_certificate(localorg, rsa_key):
+    from datetime import datetime, timedelta, timezone
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.x509.oid import NameOID
+
+    private = serialization.load_pem_private_key(rsa_key.as_pem(private=True), password=None)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "panel")])
+    now = datetime.now(timezone.utc)
+    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(private.public_key())
+                   .serial_number(1).not_valid_before(now).not_valid_after(now + timedelta(days=1))
+                   .sign(private, hashes.SHA256()))
+    localorg.admin("connected_app", jwt_certificate=certificate.public_bytes(serialization.Encoding.PEM).decode())
+    assert jwt_token(localorg, rsa_key).status_code == 200
+
+
+@pytest.mark.parametrize("claims, error", [
+    ({"iss": "someone-else"}, "invalid_client_id"),
+    ({"aud": "https://login.salesforce.com"}, "invalid_grant"),
+    ({"sub": "nobody@example.com"}, "invalid_grant"),
+    ({"exp": 1}, "invalid_grant"),
+    ({"exp": 4102444800}, "invalid_grant"),
+    ({"exp": None}, "invalid_grant"),
+])
+def test_jwt_bearer_refuses_assertions_salesforce_would_refuse(localorg, rsa_key, claims, error):
+    localorg.admin("connected_app", jwt_certificate=rsa_key.as_pem(private=False).decode())
+    answer = jwt_token(localorg, rsa_key, **claims)
+    assert answer.status_code == 400 and answer.json()["error"] == error
+
+
+def test_jwt_bearer_refuses_another_key_a_garbage_assertion_and_an_app_without_a_certificate(localorg, rsa_key):
+    from joserfc.jwk import RSAKey
+
+    assert jwt_token(localorg, rsa_key).json()["error"] == "invalid_grant"  # nothing uploaded yet (reset)
+    localorg.admin("connected_app", jwt_certificate=rsa_key.as_pem(private=False).decode())
+    assert jwt_token(localorg, RSAKey.generate_key(2048)).json()["error_description"] == "invalid assertion"
+    garbage = requests.post(f"{localorg.url}/services/oauth2/token", timeout=10, data={
+        "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": "a.b.c"})
+    assert garbage.status_code == 400 and garbage.json()["error"] == "invalid_grant"
+
+
+@pytest.mark.parametrize("payload", [{"jwt_certificate": "not a pem"}, {"jwt_certificate": 5}, {"other": 1}])
+def test_uploading_something_that_is_no_certificate_is_refused(localorg, payload):
+    answer = requests.post(f"{localorg.url}/_admin/connected_app", json=payload, timeout=10)
+    assert answer.status_code == 400 and answer.json()["error"]

@@ -22,7 +22,7 @@ def test_created_contact_has_system_and_calculated_fields(sf):
     assert created["success"] is True and created["errors"] == [] and created["id"].startswith("003")
     assert len(created["id"]) == 18
     record = sf.Contact.get(created["id"])
-    assert record["Name"] == "愛 佐々木"
+    assert record["Name"] == "佐々木 愛"  # the ja_JP name format: family name first
     assert record["OwnerId"] == record["CreatedById"] == seed.USER_IDS["integration"]
     assert record["CreatedDate"].endswith("+0000") and record["IsDeleted"] is False
     assert record["attributes"] == {"type": "Contact", "url": f"/services/data/v62.0/sobjects/Contact/{created['id']}"}
@@ -31,12 +31,12 @@ def test_created_contact_has_system_and_calculated_fields(sf):
 def test_get_by_15_character_id_and_field_list(sf):
     record = sf.Contact.get(YAMADA[:15], params={"fields": "Name,Phone"})
     assert record == {"attributes": {"type": "Contact", "url": f"/services/data/v62.0/sobjects/Contact/{YAMADA}"},
-                      "Name": "太郎 山田", "Phone": "03-1234-5678"}
+                      "Name": "山田 太郎", "Phone": "03-1234-5678"}
 
 
 def test_update_recomputes_name_and_answers_no_content(sf):
     assert sf.Contact.update(YAMADA, {"FirstName": "次郎"}) == 204
-    assert sf.Contact.get(YAMADA)["Name"] == "次郎 山田"
+    assert sf.Contact.get(YAMADA)["Name"] == "山田 次郎"
 
 
 def test_completing_a_task_sets_is_closed_and_completed_time(sf):

@@ -1,0 +1,325 @@
+"""The measurements. Each returns `Figure`s: what was measured, the value, the goal and how far from it.
+
+API requests are read from the local org's counter (`GET /localorg/_admin/stats`, itself never counted) around
+work done one at a time, so every request is attributable. Latencies are measured in the driving process, so
+they include the HTTP client; on a 2-core machine that client competes with the server for CPU.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import math
+import os
+import statistics
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from urllib.parse import urlsplit
+
+import requests
+
+from bench.client import Endpoints, LocalOrg, call_event, pop, send_event, session_cookie
+from bench.stack import Ledger, Stack
+from panel.calls.signing import signature_headers
+
+
+@dataclass
+class Figure:
+    key: str
+    label: str
+    value: float
+    unit: str
+    goal: float
+    direction: str  # "max": the value must not exceed the goal; "min": must reach it
+    note: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        if self.goal == 0:
+            return None
+        return self.value / self.goal
+
+    @property
+    def met(self) -> bool:
+        return self.value <= self.goal if self.direction == "max" else self.value >= self.goal
+
+    def as_json(self) -> dict:
+        return {**asdict(self), "ratio": self.ratio, "met": self.met}
+
+
+def percentile(values: list[float], share: float) -> float:
+    """Nearest-rank percentile (no interpolation: the value some request really took)."""
+    ordered = sorted(values)
+    if not ordered:
+        return math.nan
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(share * len(ordered)) - 1))]
+
+
+def make_callers(org: LocalOrg, count: int, block: int) -> list[str]:
+    """`count` new Contacts, each with its own phone number (so each is a single match); their numbers."""
+    numbers = [f"03-{6000 + block:04d}-{index:04d}" for index in range(count)]
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda n: org.create("Contact", {"LastName": f"Bench {n}", "Phone": n}), numbers))
+    return numbers
+
+
+# -- screen pop -----------------------------------------------------------------------------------------------------
+
+def pops(http: requests.Session, endpoints: Endpoints, org: LocalOrg, numbers: list[str], rtt_ms: int,
+         warm_repeats: int) -> list[Figure]:
+    cold_ms, cold_requests = [], []
+    before_endpoints = _endpoint_counts(org)
+    for number in numbers:
+        before = org.api_requests()
+        started = time.perf_counter()
+        response = pop(http, endpoints, number)
+        cold_ms.append((time.perf_counter() - started) * 1000)
+        response.raise_for_status()
+        cold_requests.append(org.api_requests() - before)
+    where = ", ".join(f"{name} {count / len(numbers):.1f}"
+                      for name, count in sorted(_difference(_endpoint_counts(org), before_endpoints).items()))
+    warm_ms = []
+    before = org.api_requests()
+    for _ in range(warm_repeats):
+        for number in numbers:
+            started = time.perf_counter()
+            pop(http, endpoints, number).raise_for_status()
+            warm_ms.append((time.perf_counter() - started) * 1000)
+    warm_requests = org.api_requests() - before
+    limit = 1.3 * rtt_ms + 20
+    return [
+        Figure("cold_pop_api_requests", "API requests per cold pop (mean)", statistics.mean(cold_requests),
+               "req", 1, "max", f"per pop: {where}"),
+        Figure("cold_pop_api_requests_max", "API requests per cold pop (max)", max(cold_requests), "req", 2,
+               "max"),
+        Figure("cold_pop_p50_ms", "cold pop p50", percentile(cold_ms, 0.5), "ms", limit, "max",
+               f"RTT {rtt_ms} ms injected, n={len(cold_ms)}"),
+        Figure("cold_pop_p95_ms", "cold pop p95", percentile(cold_ms, 0.95), "ms", limit, "max",
+               f"goal 1.3 x RTT + 20 ms = {limit:.0f} ms"),
+        Figure("warm_pop_p50_ms", "warm pop p50", percentile(warm_ms, 0.5), "ms", 10, "max", f"n={len(warm_ms)}"),
+        Figure("warm_pop_p95_ms", "warm pop p95", percentile(warm_ms, 0.95), "ms", 10, "max",
+               f"{warm_requests} API requests in {len(warm_ms)} warm pops"),
+    ]
+
+
+# -- calls, one at a time -------------------------------------------------------------------------------------------
+
+def _wait_for(condition, timeout_s: float, poll_s: float = 0.01) -> float | None:
+    """Seconds until `condition()` held, or None when it did not within the timeout."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout_s:
+        if condition():
+            return time.perf_counter() - started
+        time.sleep(poll_s)
+    return None
+
+
+def _endpoint_counts(org: LocalOrg) -> dict[str, int]:
+    return dict(org.stats().get("endpoints") or {})
+
+
+def _difference(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
+    return {name: count - before.get(name, 0) for name, count in after.items() if count != before.get(name, 0)}
+
+
+def answered_calls(http: requests.Session, endpoints: Endpoints, org: LocalOrg, ledger: Ledger,
+                   numbers: list[str]) -> list[Figure]:
+    """Ring (the worker pre-fetches), pop at answer, answer, end, Task logged: counted and timed per call.
+
+    Like a real call, each step waits for the previous one to be taken in: a call is answered after it rang and
+    ends after it was answered (seconds and minutes apart in life, so their jobs never overlap there).
+    """
+    dialer = requests.Session()
+    per_call, at_answer, end_to_task_ms, unwarmed = [], [], [], 0
+    spent: dict[str, int] = {}
+    for number in numbers:
+        call_id = f"bench-{uuid.uuid4().hex[:12]}"
+        before, before_endpoints = org.api_requests(), _endpoint_counts(org)
+        send_event(dialer, endpoints, call_event("ringing", call_id, number), retries=3).raise_for_status()
+        if _wait_for(lambda: ledger.warmed(call_id), 10) is None:
+            unwarmed += 1
+        _wait_for(lambda: ledger.settled(call_id), 10)
+        ready = org.api_requests()
+        pop(http, endpoints, number, call_id).raise_for_status()
+        at_answer.append(org.api_requests() - ready)
+        send_event(dialer, endpoints, call_event("answered", call_id, number), retries=3).raise_for_status()
+        _wait_for(lambda: ledger.settled(call_id), 10)
+        send_event(dialer, endpoints, call_event("ended", call_id, number), retries=3).raise_for_status()
+        ended = time.perf_counter()
+        took = _wait_for(lambda: ledger.status(call_id) == "logged", 30, poll_s=0.005)
+        end_to_task_ms.append(((time.perf_counter() - ended) if took is None else took) * 1000)
+        _wait_for(lambda: ledger.settled(call_id), 10)
+        per_call.append(org.api_requests() - before)
+        for name, count in _difference(_endpoint_counts(org), before_endpoints).items():
+            spent[name] = spent.get(name, 0) + count
+    note = f"n={len(numbers)}" + (f", {unwarmed} not pre-fetched within 10 s" if unwarmed else "")
+    where = ", ".join(f"{name} {count / len(numbers):.1f}" for name, count in sorted(spent.items()))
+    return [
+        Figure("pop_at_answer_api_requests", "API requests for the pop at answer (after ring pre-fetch)",
+               max(at_answer), "req", 0, "max", note),
+        Figure("answered_call_api_requests", "API requests per answered call, ring to logged Task (mean)",
+               statistics.mean(per_call), "req", 2, "max", f"max {max(per_call)}; per call: {where}"),
+        Figure("ended_to_task_p50_ms", "call.ended to Task in Salesforce p50", percentile(end_to_task_ms, 0.5),
+               "ms", 1000, "max", "one call at a time"),
+        Figure("ended_to_task_p95_ms", "call.ended to Task in Salesforce p95", percentile(end_to_task_ms, 0.95),
+               "ms", 1000, "max", note),
+    ]
+
+
+def back_to_back_calls(endpoints: Endpoints, ledger: Ledger, numbers: list[str]) -> list[Figure]:
+    """Calls whose three events arrive in one burst (a dialer flushing a backlog): call.ended → Task, when the
+    jobs of the earlier events still hold the call."""
+    dialer = requests.Session()
+    end_to_task_ms = []
+    for number in numbers:
+        call_id = f"burst-{uuid.uuid4().hex[:12]}"
+        for kind in ("ringing", "answered"):
+            send_event(dialer, endpoints, call_event(kind, call_id, number), retries=3).raise_for_status()
+        send_event(dialer, endpoints, call_event("ended", call_id, number), retries=3).raise_for_status()
+        ended = time.perf_counter()
+        took = _wait_for(lambda: ledger.status(call_id) == "logged", 30, poll_s=0.005)
+        end_to_task_ms.append(((time.perf_counter() - ended) if took is None else took) * 1000)
+        _wait_for(lambda: ledger.settled(call_id), 10)
+    return [Figure("burst_ended_to_task_p95_ms", "call.ended to Task p95, events in one burst",
+                   percentile(end_to_task_ms, 0.95), "ms", 1000, "max",
+                   f"n={len(numbers)}, p50 {percentile(end_to_task_ms, 0.5):.0f} ms")]
+
+
+# -- load ---------------------------------------------------------------------------------------------------------
+
+class _Connection:
+    """One keep-alive HTTP connection per sender thread: the lightest client the standard library offers."""
+
+    def __init__(self, base_url: str) -> None:
+        parts = urlsplit(base_url)
+        self.host, self.port = parts.hostname, parts.port
+        self.conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
+
+    def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None):
+        for attempt in (0, 1):
+            try:
+                self.conn.request(method, path, body=body, headers=headers or {})
+                response = self.conn.getresponse()
+                data = response.read()
+                if response.getheader("Connection", "").lower() == "close":
+                    self.conn.close()
+                return response.status, data
+            except (http.client.HTTPException, ConnectionError):
+                self.conn.close()
+                self.conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+
+def _load(base_url: str, requests_list: list, senders: int) -> tuple[float, list[float], dict[int, int]]:
+    """Send every (method, path, body, headers) with `senders` threads; (seconds, latencies ms, status counts)."""
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    lock = threading.Lock()
+    chunks = [requests_list[index::senders] for index in range(senders)]
+
+    def run(chunk) -> None:
+        connection = _Connection(base_url)
+        mine, counts = [], {}
+        for method, path, body, headers in chunk:
+            if callable(headers):
+                headers = headers()
+            started = time.perf_counter()
+            status, _ = connection.request(method, path, body, headers)
+            mine.append((time.perf_counter() - started) * 1000)
+            counts[status] = counts.get(status, 0) + 1
+        with lock:
+            latencies.extend(mine)
+            for status, count in counts.items():
+                statuses[status] = statuses.get(status, 0) + count
+
+    started, client_cpu = time.perf_counter(), time.process_time()
+    with ThreadPoolExecutor(senders) as pool:
+        list(pool.map(run, chunks))
+    _load.client_cpu_ms = (time.process_time() - client_cpu) * 1000 / max(1, len(requests_list))
+    return time.perf_counter() - started, latencies, statuses
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time the processes have used so far (from /proc; 0 for any that is gone)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            continue
+    return total / ticks
+
+
+def webhook_ingestion(endpoints: Endpoints, events: int, senders: int, web_pids: list[int] = ()) -> list[Figure]:
+    """Distinct signed events (internal calls of an agent with no Salesforce connection, so the jobs they cause
+    stay off the API) posted as fast as `senders` dialer connections can; every one must be acknowledged 202."""
+    work = []
+    for index in range(0, events, 3):
+        call_id = f"load-{uuid.uuid4().hex[:12]}"
+        for kind in ("ringing", "answered", "ended")[:min(3, events - index)]:
+            raw = json.dumps(call_event(kind, call_id, "03-1234-5678", agent="load@example.com", internal=True)
+                             ).encode()
+            work.append(("POST", "/webhooks/calls", raw,
+                         lambda raw=raw: {"Content-Type": "application/json",
+                                          **signature_headers(endpoints.webhook_secret, raw, int(time.time()))}))
+    cpu_before = cpu_seconds(list(web_pids))
+    seconds, latencies, statuses = _load(endpoints.panel, work, senders)
+    cpu_ms = (cpu_seconds(list(web_pids)) - cpu_before) * 1000 / max(1, len(work))
+    accepted = statuses.get(202, 0)
+    note = (f"{len(work)} events, {senders} senders, answers {dict(sorted(statuses.items()))}; the driver used "
+            f"{_load.client_cpu_ms:.2f} ms CPU per event")
+    return [
+        Figure("webhook_events_per_s", "webhook ingestion, durable 202", accepted / seconds, "ev/s", 1000, "min",
+               note),
+        Figure("webhook_p99_ms", "webhook ack p99", percentile(latencies, 0.99), "ms", 25, "max",
+               f"p50 {percentile(latencies, 0.5):.1f} ms"),
+        Figure("webhook_cpu_ms", "web worker CPU per webhook event", cpu_ms, "ms", 2000 / 1000, "max",
+               "the whole budget of 2 cores at 1,000 events/s (less affected by other load than the rate)"),
+    ]
+
+
+def warm_panel_throughput(http: requests.Session, endpoints: Endpoints, numbers: list[str], total: int,
+                          senders: int, web_pids: list[int] = ()) -> list[Figure]:
+    """Warm pops (cached answers) from `senders` signed-in connections at once."""
+    cookie = session_cookie(http)
+    for number in numbers:  # make sure every one is cached
+        pop(http, endpoints, number).raise_for_status()
+    from urllib.parse import urlencode
+
+    work = [("GET", "/panel?" + urlencode({"phone": numbers[i % len(numbers)], "direction": "inbound"}), None,
+             {"Cookie": cookie, "HX-Request": "true"}) for i in range(total)]
+    cpu_before = cpu_seconds(list(web_pids))
+    seconds, latencies, statuses = _load(endpoints.panel, work, senders)
+    cpu_ms = (cpu_seconds(list(web_pids)) - cpu_before) * 1000 / max(1, total)
+    return [Figure("warm_panel_rps", "warm panel requests/s", statuses.get(200, 0) / seconds, "req/s", 500, "min",
+                   f"{total} pops, {senders} connections, p50 {percentile(latencies, 0.5):.1f} ms, "
+                   f"answers {dict(sorted(statuses.items()))}; the driver used {_load.client_cpu_ms:.2f} ms CPU "
+                   f"per pop"),
+            Figure("warm_pop_cpu_ms", "web worker CPU per warm pop", cpu_ms, "ms", 2000 / 500, "max",
+                   "the whole budget of 2 cores at 500 pops/s")]
+
+
+def peak_rss(stack: Stack) -> list[Figure]:
+    """Peak resident memory (VmHWM) of each gunicorn worker: the panel and the local org mounted beside it."""
+    peaks = []
+    for pid in stack.web_worker_pids():
+        try:
+            with open(f"/proc/{pid}/status") as handle:
+                for line in handle:
+                    if line.startswith("VmHWM:"):
+                        peaks.append(int(line.split()[1]) / 1024)
+        except OSError:
+            continue
+    if not peaks:
+        return []
+    return [Figure("peak_rss_mb", "peak RSS per web worker (max)", max(peaks), "MB", 120, "max",
+                   f"workers: {', '.join(f'{p:.0f}' for p in peaks)} MB (includes the mounted local org)")]
+

@@ -1,0 +1,182 @@
+"""Helpers and fixtures for the browser tests (registered by conftest.py): Debian's Chromium, driven by Selenium through Debian's chromedriver, against the real app.
+
+The app and the local org run in one threaded werkzeug server on a free port (as `make run` serves them), with the
+jobs worker running so call events become Tasks. The demo dialer is opened at http://localhost:<port>/demo and
+frames the panel from http://127.0.0.1:<port>: two different sites. Chromium blocks third-party cookies (the
+cookie-controls setting and the 3PC phase-out switch); `third_party_cookies_blocked` proves it inside the frame.
+
+Without /usr/bin/chromium or /usr/bin/chromedriver every test that needs a browser is skipped, saying so (.ci/run
+installs both).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+from dataclasses import dataclass
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
+from werkzeug.serving import make_server
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+WAIT_S = 15
+
+NO_CHROMIUM = ("browser tests need Debian's chromium and chromium-driver (apt-get install chromium chromium-driver; "
+               ".ci/run installs them)")
+
+
+@dataclass
+class LivePanel:
+    port: int
+    app: object
+    org: object
+
+    @property
+    def panel_origin(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def demo_url(self) -> str:
+        return f"http://localhost:{self.port}/demo"
+
+    def salesforce(self):
+        """simple-salesforce on this server's local org, as the integration user (like the `sf` fixture)."""
+        from tests.conftest import LocalOrgServer
+
+        return LocalOrgServer(base_url=self.panel_origin, url=f"{self.panel_origin}/localorg", app=self.org).salesforce()
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    """The panel and the local org on one free port, and the jobs worker beside them."""
+    from panel import create_app, jobs
+    from panel.extensions import db
+    from panel.localorg import create_localorg
+
+    folder = tmp_path_factory.mktemp("live")
+    served = {}
+    server = make_server("127.0.0.1", 0, lambda environ, start: served["app"](environ, start), threaded=True)
+    base = f"http://127.0.0.1:{server.server_port}"
+    org = create_localorg({"DATABASE": str(folder / "org.sqlite3"), "SEARCH_LAG_S": 60, "LATENCY_MS": 0})
+    app = create_app({"SECRET_KEY": "browser-test-secret", "LOCALORG_URL": f"{base}/localorg",
+                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'panel.sqlite3'}",
+                      "PANEL_JOBS_MEMORY": True, "CACHE_TYPE": "SimpleCache"})
+    served["app"] = DispatcherMiddleware(app, {"/localorg": org})
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    worker = jobs.start_background_worker(app, poll_s=0.1)
+    try:
+        yield LivePanel(port=server.server_port, app=app, org=org)
+    finally:
+        worker.stop(graceful=True)
+        server.shutdown()
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def chromium_options(user_data_dir: str, *, no_cookies_in_frame: bool = False,
+                     language: str = "en") -> webdriver.ChromeOptions:
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage", "--test-third-party-cookie-phaseout", "--window-size=1280,900",
+                 f"--lang={language}", f"--user-data-dir={user_data_dir}"):
+        options.add_argument(flag)
+    # Block third-party cookies in the profile itself (1 = "block third-party cookies").
+    prefs = {"profile.cookie_controls_mode": 1, "profile.block_third_party_cookies": True,
+             "intl.accept_languages": language}
+    if no_cookies_in_frame:
+        # Like a browser without partitioned cookies: nothing at all for 127.0.0.1 inside a localhost page
+        # (the popup, first-party, keeps its cookies).
+        prefs["profile.content_settings.exceptions.cookies"] = {"127.0.0.1,localhost": {"setting": 2}}
+    options.add_experimental_option("prefs", prefs)
+    return options
+
+
+@pytest.fixture
+def new_browser(tmp_path_factory):
+    """Start a fresh Chromium (own profile, no cookies); all are quit at the end of the test."""
+    started = []
+
+    if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
+        pytest.skip(NO_CHROMIUM)
+
+    def start(*, no_cookies_in_frame: bool = False, language: str = "en"):
+        profile = tmp_path_factory.mktemp("chromium-profile")
+        options = chromium_options(str(profile), no_cookies_in_frame=no_cookies_in_frame, language=language)
+        driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+        driver.set_page_load_timeout(WAIT_S)
+        started.append((driver, profile))
+        return driver
+
+    yield start
+    for driver, profile in started:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def wait_for(driver, condition, timeout: float = WAIT_S, message: str = ""):
+    return WebDriverWait(driver, timeout, poll_frequency=0.05).until(condition, message)
+
+
+def element(driver, css: str, timeout: float = WAIT_S):
+    return wait_for(driver, lambda d: _first_displayed(d, css), timeout, f"no visible {css}")
+
+
+def _first_displayed(driver, css):
+    for found in driver.find_elements(By.CSS_SELECTOR, css):
+        if found.is_displayed():
+            return found
+    return None
+
+
+def third_party_cookies_blocked(driver) -> bool:
+    """Inside the current (cross-site) frame: does an ordinary SameSite=None cookie stick? It must not."""
+    return driver.execute_script(
+        "document.cookie = 'probe3p=1; SameSite=None; Secure; Path=/';"
+        "var kept = document.cookie.indexOf('probe3p=1') !== -1;"
+        "document.cookie = 'probe3p=; Max-Age=0; SameSite=None; Secure; Path=/';"
+        "return !kept;")
+
+
+def sign_in_through_the_popup(driver, live: LivePanel, username: str = "agent@example.com") -> None:
+    """Open the demo, press the panel's sign-in button, sign in in the popup, and wait for the panel."""
+    driver.get(live.demo_url)
+    press_sign_in_and_use_the_popup(driver, username)
+
+
+def press_sign_in_and_use_the_popup(driver, username: str = "agent@example.com") -> None:
+    """On the demo page: the panel's sign-in (or reconnect) button, the local org's page in the popup, and back."""
+    driver.switch_to.default_content()
+    demo_window = driver.current_window_handle
+    driver.switch_to.frame(element(driver, "#panel-frame"))
+    before = set(driver.window_handles)
+    element(driver, "#sign-in-button").click()
+    popup = wait_for(driver, lambda d: (set(d.window_handles) - before) or None, message="no popup opened").pop()
+    driver.switch_to.window(popup)
+    element(driver, f'button.user[value="{username}"]').click()
+    wait_for(driver, lambda d: popup not in d.window_handles, message="the popup did not close")
+    driver.switch_to.window(demo_window)
+    driver.switch_to.frame(element(driver, "#panel-frame"))
+    element(driver, "#pop")
+    driver.switch_to.default_content()
+
+
+def eventually(check, timeout: float = 20.0, interval: float = 0.2):
+    """The first truthy result of `check()` within `timeout` seconds, else the last result."""
+    deadline = time.monotonic() + timeout
+    result = check()
+    while not result and time.monotonic() < deadline:
+        time.sleep(interval)
+        result = check()
+    return result

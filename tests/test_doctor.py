@@ -1,0 +1,208 @@
+"""The connection check (`flask panel doctor`, `/admin/doctor`) against the local org: a working setup passes, and
+each broken one is reported with the setting or Salesforce screen that fixes it."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from panel import create_app
+from panel.doctor import CALL_FIELDS, check_configuration, check_describes
+from tests.conftest import sign_in
+from tests.test_languages import assert_in_language
+
+
+def make_app(localorg, tmp_path, **overrides):
+    return create_app({"TESTING": True, "SECRET_KEY": "test-secret-key", "LOCALORG_URL": localorg.url,
+                       "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'panel.sqlite3'}",
+                       "PANEL_JOBS_MEMORY": True, "CACHE_TYPE": "SimpleCache", **overrides})
+
+
+def doctor(app, *args):
+    return app.test_cli_runner().invoke(args=["panel", "doctor", "--lang", "en", *args])
+
+
+def findings(html: str) -> dict[str, bool]:
+    return {key: ok == "true" for key, ok in re.findall(r'data-check="([^"]+)"\s+data-ok="(true|false)"', html)}
+
+
+# -- the command ----------------------------------------------------------------------------------------------------
+
+def test_the_local_org_passes_every_check(app, localorg):
+    result = doctor(app)
+    assert result.exit_code == 0, result.output
+    assert "FAIL" not in result.output
+    for expected in ("The org answers", "REST API version 62.0", "Read Contact", "Read Account", "Read Lead",
+                     "Create Task", "Call fields on Task", "Everything is ready."):
+        assert expected in result.output
+    assert "local-webhook-secret" not in result.output  # secrets are never printed
+
+
+def test_salesforce_failing_is_reported_with_how_to_fix_it(app, localorg):
+    localorg.admin("faults", error_rate=1, error_status=503)
+    result = doctor(app)
+    assert result.exit_code == 1
+    assert re.search(r"FAIL API access: Salesforce did not answer: Server temporarily unavailable", result.output)
+    assert "Fix: Salesforce answered but could not serve the request (HTTP 503)" in result.output
+    assert "1 problem to fix." in result.output
+
+
+def test_an_org_that_cannot_be_reached_fails_the_first_check(localorg, tmp_path):
+    app = make_app(localorg, tmp_path, LOCALORG_URL="http://127.0.0.1:9/localorg")
+    result = doctor(app)
+    assert result.exit_code == 1
+    assert "FAIL The org answers: http://127.0.0.1:9/localorg did not answer" in result.output
+    assert "Read Contact" not in result.output  # nothing after an unreachable org is worth checking
+
+
+def test_a_wrong_client_secret_names_the_settings_to_check(localorg, tmp_path):
+    app = make_app(localorg, tmp_path, SALESFORCE_CLIENT_SECRET="not-the-secret")
+    result = doctor(app)
+    assert result.exit_code == 1
+    assert "FAIL The org answers: The sign-in was refused" in result.output
+    assert "Check SALESFORCE_CLIENT_ID and SALESFORCE_CLIENT_SECRET" in result.output
+
+
+def test_an_api_version_the_org_does_not_offer_is_named_with_the_newest(localorg, tmp_path):
+    app = make_app(localorg, tmp_path, SALESFORCE_API_VERSION="40.0")
+    result = doctor(app)
+    assert result.exit_code == 1
+    assert "This org does not offer version 40.0 (newest: 62.0)" in result.output
+    assert "Set SALESFORCE_API_VERSION to a version the org offers, such as 62.0" in result.output
+
+
+def test_a_real_org_with_the_local_webhook_secret_and_no_dialer_origin_fails(localorg, tmp_path):
+    app = make_app(localorg, tmp_path, SALESFORCE_LOGIN_URL=localorg.url, SALESFORCE_CLIENT_ID="panel-local",
+                   SALESFORCE_CLIENT_SECRET="panel-local-secret", PANEL_WEBHOOK_SECRET="local-webhook-secret")
+    result = doctor(app)
+    assert result.exit_code == 1
+    assert "FAIL Webhook secret (PANEL_WEBHOOK_SECRET): It is the documented local default" in result.output
+    assert "FAIL Dialer origins (PANEL_FRAME_ANCESTORS): No dialer origin is allowed" in result.output
+    assert "Set PANEL_FRAME_ANCESTORS to the dialer's origins" in result.output
+    assert "2 problems to fix." in result.output
+
+
+def test_the_report_can_be_in_japanese(app, localorg):
+    result = app.test_cli_runner().invoke(args=["panel", "doctor", "--lang", "ja"])
+    assert result.exit_code == 0, result.output
+    assert "取引先責任者 (Contact) の参照" in result.output and "すべて準備できています。" in result.output
+
+
+# -- the rules on their own -------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("settings, key, ok", [
+    ({"PANEL_WEBHOOK_SECRET": None}, "config.webhook_secret", False),
+    ({"PANEL_WEBHOOK_SECRET": "short-secret"}, "config.webhook_secret", False),
+    ({"PANEL_WEBHOOK_SECRET": "local-webhook-secret"}, "config.webhook_secret", True),  # local org: fine
+    ({"PANEL_WEBHOOK_SECRET": "local-webhook-secret", "SALESFORCE_LOGIN_URL": "https://login.salesforce.com"},
+     "config.webhook_secret", False),
+    ({"PANEL_WEBHOOK_SECRET": "x" * 40, "SALESFORCE_LOGIN_URL": "https://login.salesforce.com"},
+     "config.webhook_secret", True),
+    ({"PANEL_FRAME_ANCESTORS": ("*",)}, "config.frame_ancestors", False),
+    ({"PANEL_FRAME_ANCESTORS": ("'self'", "https:")}, "config.frame_ancestors", False),
+    ({"PANEL_FRAME_ANCESTORS": ("'self'",)}, "config.frame_ancestors", False),
+    ({"PANEL_FRAME_ANCESTORS": ("'self'", "http://127.0.0.1:*")}, "config.frame_ancestors", True),
+    ({"PANEL_FRAME_ANCESTORS": ("http://dialer.example.com",), "SALESFORCE_LOGIN_URL": "https://login.salesforce.com"},
+     "config.frame_ancestors", False),
+    ({"PANEL_FRAME_ANCESTORS": ("https://dialer.example.com",), "SALESFORCE_LOGIN_URL": "https://x.my.salesforce.com"},
+     "config.frame_ancestors", True),
+])
+def test_configuration_rules(app, settings, key, ok):
+    with app.test_request_context("/?lang=en"):
+        found = {finding.key: finding for finding in check_configuration(settings)}
+    assert found[key].ok is ok
+    assert bool(found[key].fix) is (not ok)
+
+
+def _describe(queryable=True, createable=True, fields=()):
+    return {"queryable": queryable, "createable": createable,
+            "fields": [{"name": name, "createable": writable, "externalId": name.endswith("__c")}
+                       for name, writable in fields]}
+
+
+def test_missing_or_locked_call_fields_are_named(app):
+    task = _describe(fields=[("CallObject", True), ("CallType", True), ("CallDurationInSeconds", True),
+                             ("TaskSubtype", False)])
+    describes = {"Contact": _describe(), "Account": _describe(queryable=False), "Lead": None, "Task": task}
+    with app.test_request_context("/?lang=en"):
+        found = {finding.key: finding for finding in check_describes(describes)}
+    assert found["object.Contact"].ok and not found["object.Account"].ok and not found["object.Lead"].ok
+    assert found["task.fields"].detail == "not visible: CallDisposition; not writable: TaskSubtype"
+    assert "field-level security" in found["task.fields"].fix
+
+
+def test_a_user_who_cannot_create_tasks_is_told_which_permission_to_ask_for(app):
+    describes = {name: _describe() for name in ("Contact", "Account", "Lead")}
+    describes["Task"] = _describe(createable=False, fields=[(name, True) for name in CALL_FIELDS])
+    with app.test_request_context("/?lang=en"):
+        found = {finding.key: finding for finding in check_describes(describes)}
+    assert not found["object.Task"].ok and "Edit Tasks" in found["object.Task"].fix
+    assert "task.fields" not in found
+
+
+def test_the_configured_external_id_field_must_exist_and_be_an_external_id(app):
+    describes = {name: _describe() for name in ("Contact", "Account", "Lead")}
+    describes["Task"] = _describe(fields=[*((name, True) for name in CALL_FIELDS), ("Call_Key__c", True),
+                                          ("Plain_Text", True)])
+    with app.test_request_context("/?lang=en"):
+        good = {finding.key: finding for finding in check_describes(describes, "Call_Key__c")}
+        missing = {finding.key: finding for finding in check_describes(describes, "Other_Key__c")}
+        plain = {finding.key: finding for finding in check_describes(describes, "Plain_Text")}
+    assert good["task.fields"].ok and "task.external_id" not in good
+    assert "not visible: Other_Key__c" in missing["task.fields"].detail
+    assert not plain["task.external_id"].ok
+
+
+# -- the admin page ---------------------------------------------------------------------------------------------------
+
+def test_an_admin_sees_every_check_including_their_own_access(client, localorg):
+    sign_in(client, localorg, "reviewer@example.com")
+    page = client.get("/admin/doctor")
+    assert page.status_code == 200
+    assert page.headers["Cache-Control"] == "no-store"
+    results = findings(page.text)
+    assert results and all(results.values()), results
+    assert "You (reviewer@example.com)" in page.text
+    assert 'id="doctor" class="doctor" data-ok="true"' in page.text
+    assert page.text.count('data-check="task.fields"') == 2  # the integration user and the signed-in user
+
+
+def test_the_page_shows_failures_with_their_fix(client, localorg):
+    sign_in(client, localorg, "reviewer@example.com")
+    localorg.admin("faults", error_rate=1, error_status=503)
+    page = client.get("/admin/doctor")
+    assert page.status_code == 200
+    assert 'data-ok="false"' in page.text
+    assert findings(page.text)["org.api_access"] is False
+    assert "https://status.salesforce.com" in page.text
+
+
+@pytest.mark.parametrize("lang", ["ja", "en"])
+def test_the_page_is_in_the_chosen_language(client, localorg, lang):
+    sign_in(client, localorg, "reviewer@example.com")
+    page = client.get(f"/admin/doctor?lang={lang}")
+    # Object names keep their API name beside the label ("取引先責任者 (Contact)"): Setup finds objects by either.
+    assert_in_language(page, lang, re.sub(r" \((Contact|Account|Lead|Task)\)", "", page.text))
+
+
+def test_only_admins_may_open_the_page(client, localorg):
+    sign_in(client, localorg, "agent@example.com")
+    assert client.get("/admin/doctor").status_code == 403
+
+
+def test_panel_admins_replaces_the_reviewers_as_the_admins(localorg, tmp_path):
+    app = make_app(localorg, tmp_path, PANEL_ADMINS="Agent@Example.com")
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    sign_in(client, localorg, "agent@example.com")
+    assert client.get("/admin/doctor").status_code == 200
+    other = app.test_client()
+    sign_in(other, localorg, "reviewer@example.com")
+    assert other.get("/admin/doctor").status_code == 403
+
+
+def test_signed_out_visitors_are_not_shown_the_page(client, localorg):
+    response = client.get("/admin/doctor")
+    assert response.status_code in (302, 401)
+    assert "data-check" not in response.text
