@@ -110,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
                 ledger.close()
             print("calls measured", flush=True)
             rows += figures.webhook_ingestion(stack.endpoints, size["events"], senders=16,
-                                              web_pids=stack.web_worker_pids())
+                                              web_pids=stack.web_worker_pids(),
+                                              job_pids=[w.pid for w in stack.workers if w is not None])
             print("webhook ingestion measured", flush=True)
             rows += figures.warm_panel_throughput(http, stack.endpoints, cold_numbers, size["warm_total"],
                                                   senders=16, web_pids=stack.web_worker_pids())

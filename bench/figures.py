@@ -258,7 +258,22 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / ticks
 
 
-def webhook_ingestion(endpoints: Endpoints, events: int, senders: int, web_pids: list[int] = ()) -> list[Figure]:
+def pids_named(name: str) -> list[int]:
+    """Every process whose command name is `name` (e.g. the PostgreSQL server's backends)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/comm") as handle:
+                    if handle.read().strip() == name:
+                        found.append(int(entry))
+            except OSError:
+                continue
+    return found
+
+
+def webhook_ingestion(endpoints: Endpoints, events: int, senders: int, web_pids: list[int] = (),
+                      job_pids: list[int] = ()) -> list[Figure]:
     """Distinct signed events (internal calls of an agent with no Salesforce connection, so the jobs they cause
     stay off the API) posted as fast as `senders` dialer connections can; every one must be acknowledged 202."""
     work = []
@@ -270,12 +285,18 @@ def webhook_ingestion(endpoints: Endpoints, events: int, senders: int, web_pids:
             work.append(("POST", "/webhooks/calls", raw,
                          lambda raw=raw: {"Content-Type": "application/json",
                                           **signature_headers(endpoints.webhook_secret, raw, int(time.time()))}))
+    others = {"job worker": list(job_pids), "PostgreSQL": pids_named("postgres"),
+              "Redis": pids_named("redis-server")}
     cpu_before = cpu_seconds(list(web_pids))
+    others_before = {name: cpu_seconds(pids) for name, pids in others.items()}
     seconds, latencies, statuses = _load(endpoints.panel, work, senders)
     cpu_ms = (cpu_seconds(list(web_pids)) - cpu_before) * 1000 / max(1, len(work))
+    shares = {name: (cpu_seconds(pids) - others_before[name]) * 1000 / max(1, len(work))
+              for name, pids in others.items()}
     accepted = statuses.get(202, 0)
-    note = (f"{len(work)} events, {senders} senders, answers {dict(sorted(statuses.items()))}; the driver used "
-            f"{_load.client_cpu_ms:.2f} ms CPU per event")
+    note = (f"{len(work)} events, {senders} senders, answers {dict(sorted(statuses.items()))}; CPU per event "
+            f"meanwhile: " + ", ".join(f"{name} {value:.2f} ms" for name, value in shares.items())
+            + f", the driver {_load.client_cpu_ms:.2f} ms")
     return [
         Figure("webhook_events_per_s", "webhook ingestion, durable 202", accepted / seconds, "ev/s", 1000, "min",
                note),

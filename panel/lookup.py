@@ -21,7 +21,8 @@ from flask import current_app
 from panel import picks
 from panel.extensions import cache
 from panel.matching import DEFAULT_PRIORITY, Candidate, decide, rank, same_record, verify
-from panel.phone import PhoneNumber, display, is_withheld, parse_caller, search_terms, sosl_find_clause
+from panel.phone import (PhoneNumber, display, is_withheld, parse_caller, recent_change_patterns, search_terms,
+                         sosl_find_clause)
 from panel.salesforce import contacts
 from panel.salesforce.contacts import ContactCard, CreateRejected, Match
 from panel.salesforce.errors import ReconnectRequired, SalesforceError, SalesforceUnavailable
@@ -75,6 +76,8 @@ class Snapshot:
     e164: str
     cards: tuple[ContactCard, ...]
     fetched_at: datetime
+    # Records read by Id alongside the lookup (the remembered pick) that turned out not to have the number.
+    without_number: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -216,8 +219,12 @@ def _candidate(card: ContactCard) -> Candidate:
                      last_modified=card.last_modified)
 
 
-def _fetch(client, number: PhoneNumber) -> Snapshot:
-    """Two API requests: SOSL for the number, then one composite with the verified hits' cards and recent changes."""
+def _fetch(client, number: PhoneNumber, check: tuple[str, str] | None = None) -> Snapshot:
+    """Two API requests: SOSL for the number, then one composite with the verified hits' cards and recent changes.
+
+    `check` is a (record type, Id) read in the same composite to learn whether it still has the number: the
+    remembered pick, which the search no longer returns once someone changed the record's phone.
+    """
     region = _region()
     hits = contacts.search_phone(client, sosl_find_clause(search_terms(number)))
     verified = verify([_candidate_of_match(hit) for hit in hits], number, region)
@@ -227,13 +234,19 @@ def _fetch(client, number: PhoneNumber) -> Snapshot:
         if hit.record_id in verified_ids:
             ids.setdefault(hit.record_type, []).append(hit.record_id)
     account_ids = [hit.account_id for hit in hits if hit.record_id in verified_ids and hit.account_id]
+    if check is not None and check[0] in contacts.PHONE_FIELDS:
+        ids.setdefault(check[0], []).append(check[1])
     lag = _ttl("PANEL_SEARCH_LAG_S", DEFAULT_SEARCH_LAG_S)
     fetched_at = datetime.now(timezone.utc)
     cards = contacts.fetch_cards(client, ids=ids, changed_since=fetched_at - timedelta(seconds=lag),
-                                 account_ids=account_ids)
+                                 account_ids=account_ids, phone_patterns=recent_change_patterns(number))
     by_id = {card.record_id: card for card in cards}
     ordered = rank(verify([_candidate(card) for card in cards], number, region), _priority())
-    return Snapshot(e164=number.e164, cards=tuple(by_id[c.record_id] for c in ordered), fetched_at=fetched_at)
+    kept = {c.record_id[:15] for c in ordered}
+    lost = frozenset(card.record_id[:15] for card in cards
+                     if check is not None and same_record(card.record_id, check[1]) and card.record_id[:15] not in kept)
+    return Snapshot(e164=number.e164, cards=tuple(by_id[c.record_id] for c in ordered), fetched_at=fetched_at,
+                    without_number=lost)
 
 
 def _candidate_of_match(hit: Match) -> Candidate:
@@ -241,13 +254,14 @@ def _candidate_of_match(hit: Match) -> Candidate:
                      phones=dict(hit.phones), last_modified=hit.last_modified)
 
 
-def _snapshot(agent: Agent, number: PhoneNumber, client_source) -> tuple[Snapshot | None, str | None]:
+def _snapshot(agent: Agent, number: PhoneNumber, client_source,
+              check: tuple[str, str] | None = None) -> tuple[Snapshot | None, str | None]:
     """(snapshot, failure): a fresh cached or new lookup with no failure, or the last known one with the failure."""
     cached = cache.get(_fresh_key(agent, number.e164))
     if cached is not None:
         return cached, None
     try:
-        snapshot = _fetch(_client(client_source), number)
+        snapshot = _fetch(_client(client_source), number, check)
     except ReconnectRequired:
         raise
     except SalesforceUnavailable:
@@ -270,11 +284,17 @@ def pop(agent: Agent, raw_phone: str | None, client_source, *, choose: bool = Fa
     number = None if is_withheld(raw) else parse_caller(raw, _region())
     if number is None:
         return PopResult("unknown_caller", raw)
-    snapshot, failure = _snapshot(agent, number, client_source)
+    pick = picks.remembered_pick(agent.org_id, number.e164)
+    snapshot, failure = _snapshot(agent, number, client_source,
+                                  (pick.record_type, pick.record_id) if pick is not None else None)
     if snapshot is None:
         return PopResult("unavailable", raw, number, failure=failure)
     stale_since = snapshot.fetched_at if failure else None
-    pick = picks.remembered_pick(agent.org_id, number.e164)
+    if pick is not None and not failure and pick.record_id[:15] in snapshot.without_number:
+        # Someone changed the picked record's phone: the pick answered "who has this number", which it no longer
+        # does, so it is forgotten rather than reapplied should the number come back.
+        picks.forget_pick(agent.org_id, number.e164)
+        pick = None
     pick_info = PickInfo(pick.record_id, pick.record_type, pick.picked_by_name, pick.picked_at_utc) if pick else None
     cards_by_id = {card.record_id: card for card in snapshot.cards}
     decision = decide([_candidate(card) for card in snapshot.cards], pick.record_id if pick else None)

@@ -11,6 +11,7 @@ Nothing in this module talks to Salesforce or Flask.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ __all__ = [
     "display",
     "is_withheld",
     "parse_caller",
+    "recent_change_patterns",
     "same_caller",
     "search_terms",
     "sosl_find_clause",
@@ -50,9 +52,14 @@ _DASHES = str.maketrans({ch: "-" for ch in "ー‐‑‒–—―−⁃〜～"})
 _TEL_URI = re.compile(r"^tel:\+?[\d\-.()]+(?:;[^\s]*)?$", re.IGNORECASE)
 _URI_USER = re.compile(r"^(?:sips?|tel):(?P<user>[^@]*)(?:@.*)?$", re.IGNORECASE)
 _DISPLAY_NAME = re.compile(r'^\s*"?(?P<name>[^"<]*?)"?\s*<(?P<uri>[^>]*)>\s*$')
-# An extension written after the number: `ext. 12`, `ext12`, `x12`, `#12`, `内線12`, `(内線12)`, `extension: 12`.
+# An extension written after the number: `ext. 12`, `extn 12`, `ext12`, `x12`, `#12`, `内線12`, `(内線12)`,
+# `extension: 12`, `;ext=12` (the RFC 3966 spelling, pasted outside a tel: URI).
 _EXTENSION = re.compile(
-    r"[\s,;]*[(\[]?\s*(?:extension|ext\.?|x|#|内線)\s*[:.]?\s*(?P<ext>\d{1,7})\s*[)\]]?\s*$", re.IGNORECASE)
+    r"[\s,;]*[(\[]?\s*(?:extension|extn\.?|ext\.?|x|#|内線)\s*[:.=]?\s*(?P<ext>\d{1,7})\s*[)\]]?\s*$",
+    re.IGNORECASE)
+# Digit groups joined by slashes, as some people write them (`03/1234/5678`); only read that way when nothing
+# else in the text is a number, because ` / ` more often separates two numbers.
+_SLASH_BETWEEN_DIGITS = re.compile(r"(?<=\d)/(?=\d)")
 # A stretch of text that can be (part of) one written number: digits with the separators people put between them.
 _NUMBER_RUN = re.compile(r"\+?[\s(\[]*\d[\d\s\-.()\[\]]*")
 _MIN_DIGITS_IN_RUN = 5
@@ -193,9 +200,16 @@ def _parse_caller(raw: str | None, default_region: str) -> PhoneNumber | None:
     extension = None
     if not _TEL_URI.match(text):
         text, extension = _split_extension(text)
-        text = _number_text(text)
-        if text is None:
+        found = _number_text(text)
+        if found is None and _SLASH_BETWEEN_DIGITS.search(text):
+            reread = _parse_caller(_SLASH_BETWEEN_DIGITS.sub("-", text), default_region)
+            # Slashes also write dates: only a number phonenumbers knows to exist is read through them.
+            if reread is None or not reread.is_valid:
+                return None
+            return dataclasses.replace(reread, extension=extension or reread.extension)
+        if found is None:
             return None
+        text = found
 
     possible = None
     for reading in _interpretations(text):
@@ -266,6 +280,24 @@ def search_terms(number: PhoneNumber) -> list[str]:
         if term and term not in unique:
             unique.append(term)
     return unique
+
+
+_FULL_WIDTH_DIGITS = str.maketrans("0123456789", "０１２３４５６７８９")
+TAIL_DIGITS = 3
+
+
+def recent_change_patterns(number: PhoneNumber) -> list[str]:
+    """SOQL LIKE patterns that every usual spelling of `number` matches, for the records SOSL cannot see yet.
+
+    The lookup reads records changed within the search index's lag by query, not search. Reading all of them
+    would cost a busy org thousands of rows per pop, so the query keeps only phone values that contain the
+    number's last three digits, written together (`…5678`, `…-678`) or with one separator inside them (`…67 89`,
+    as groups of two are written), in ASCII or full-width digits. That is a coarse filter; the E.164 check after
+    it decides.
+    """
+    a, b, c = number.significant_digits[-TAIL_DIGITS:]
+    patterns = [f"%{a}{b}{c}%", f"%{a}_{b}{c}%", f"%{a}{b}_{c}%"]
+    return patterns + [pattern.translate(_FULL_WIDTH_DIGITS) for pattern in patterns]
 
 
 _SOSL_RESERVED = re.compile(r"""([&|!(){}\[\]^"~*?:\\'+\-])""")

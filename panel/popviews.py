@@ -94,14 +94,19 @@ def _panel_url(**params) -> str:
     return url_for("pop.panel_path") + ("?" + query if query else "")
 
 
-def task_list_url(card, kind: str) -> str:
-    """Where the Tasks feature serves a card's lists; a fixed path until its blueprint is registered."""
-    endpoint = {"next-steps": "tasks.next_steps", "past-activities": "tasks.past_activities"}[kind]
+def task_list_url(card, kind: str = "tasks", call_id: str | None = None) -> str:
+    """Where the Tasks feature serves a card's lists (`tasks`: both in one Salesforce request).
+
+    The call rides along so the task form under the card defaults to it even when the panel's own URL does not
+    name the call. A fixed path stands in until the Tasks blueprint is registered.
+    """
+    endpoint = {"tasks": "tasks.task_lists", "next-steps": "tasks.next_steps",
+                "past-activities": "tasks.past_activities"}[kind]
+    params = {"record_type": card.record_type, **({"call_id": call_id} if call_id else {})}
     try:
-        return url_for(endpoint, record_id=card.record_id, record_type=card.record_type)
+        return url_for(endpoint, record_id=card.record_id, **params)
     except BuildError:
-        return f"{request.script_root}/panel/records/{card.record_id}/{kind}?" + urlencode(
-            {"record_type": card.record_type})
+        return f"{request.script_root}/panel/records/{card.record_id}/{kind}?" + urlencode(params)
 
 
 def _context(pop: lookup.PopResult | None, *, call_id=None, direction=None, **extra) -> dict:

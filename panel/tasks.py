@@ -410,12 +410,21 @@ def create_task(record_id: str):
     except tasks.TaskRejected as rejected:
         return form_again(_rejection_errors(rejected), 422)
     except SalesforceUnavailable:
-        return form_again({}, 503, failure=str(_l("Salesforce is unreachable, so nothing was saved. "
-                                                  "Your text is still here: try again.")))
+        return form_again({}, 503, failure=str(_UNREACHABLE))
+    except SalesforceRequestError as refused:
+        return form_again({}, 502, failure=_refused_message(refused))
     _invalidate(record_id)
     if lists is None:
         lists = _reread(record_type, record_id)
     return _lists_response(record_type, record_id, active_call, lists, saved=True)
+
+
+_UNREACHABLE = _l("Salesforce is unreachable, so nothing was saved. Your text is still here: try again.")
+
+
+def _refused_message(refused: SalesforceRequestError) -> str:
+    return str(_l("Salesforce refused to save this (%(message)s). Your text is still here: change it or try again.",
+                  message=refused.message))
 
 
 def _rejection_errors(rejected: tasks.TaskRejected) -> dict:
@@ -457,10 +466,12 @@ def edit_task(task_id: str):
     except tasks.TaskRejected as rejected:
         return item_again(_rejection_errors(rejected), 422)
     except SalesforceUnavailable:
-        return item_again({}, 503, failure=str(_l("Salesforce is unreachable, so nothing was saved. "
-                                                  "Your text is still here: try again.")))
+        return item_again({}, 503, failure=str(_UNREACHABLE))
+    except SalesforceRequestError as refused:
+        return item_again({}, 502, failure=_refused_message(refused))
     _invalidate(record_id)
-    return _lists_response(record_type, record_id, active_call, lists, saved=True)
+    return _lists_response(record_type, record_id, active_call, lists or _reread(record_type, record_id),
+                           saved=True)
 
 
 @bp.route("/tasks/<task_id>/done", methods=["POST"])
@@ -477,6 +488,21 @@ def mark_done(task_id: str):
                                 today=_today())
     except tasks.TaskRejected as rejected:
         message = " ".join(p.message for p in rejected.problems)
-        return _fragment("partials/task_bad_request.html", dict(field="task_id", message=message), 422)
+        return _action_failed(task_id, str(_l("Salesforce refused to mark this task done: %(message)s",
+                                              message=message)), 422)
+    except SalesforceUnavailable:
+        return _action_failed(task_id, str(_l("Salesforce is unreachable, so the task is not marked done yet. "
+                                              "Try again.")), 503)
+    except SalesforceRequestError as refused:
+        return _action_failed(task_id, str(_l("Salesforce refused to mark this task done: %(message)s",
+                                              message=refused.message)), 502)
     _invalidate(record_id)
-    return _lists_response(record_type, record_id, active_call, lists, saved=False)
+    return _lists_response(record_type, record_id, active_call, lists or _reread(record_type, record_id),
+                           saved=False)
+
+
+def _action_failed(task_id: str, message: str, status: int):
+    """A mark-done that did not happen: the message goes next to that task's buttons, the list stays as it is
+    (the button's form aims at the whole list, so the answer is retargeted)."""
+    return _fragment("partials/task_action_error.html", dict(task_id=task_id, message=message), status,
+                     headers={"HX-Retarget": f"#task-error-{task_id}", "HX-Reswap": "outerHTML"})

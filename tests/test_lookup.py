@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from panel import lookup
+from panel import lookup, picks
 from panel.localorg.seed import IDS, ORG_ID, USER_IDS
 from panel.salesforce import contacts
 from panel.salesforce.client import SalesforceClient
@@ -82,6 +82,22 @@ def test_the_remembered_pick_is_dropped_once_the_record_loses_the_number(ctx, lo
     lookup.invalidate_pop(ORG_ID, record_id=IDS["contact.yoshida_aya"])
     after = lookup.pop(AGENT, "06-6123-4567", salesforce)
     assert after.state == "card" and after.card.record_id == IDS["contact.yoshida_sho"] and not after.remembered
+    assert picks.remembered_pick(ORG_ID, "+81661234567") is None  # forgotten, not just ignored
+
+    sf.Contact.update(IDS["contact.yoshida_aya"], {"Phone": "06-6123-4567"})  # the number comes back
+    lookup.invalidate_pop(ORG_ID, phone="06-6123-4567")
+    assert lookup.pop(AGENT, "06-6123-4567", salesforce).state == "matches"  # someone has to pick again
+
+
+def test_a_remembered_pick_survives_a_pop_that_does_not_change_it(ctx, localorg, salesforce):
+    lookup.pop(AGENT, "06-6123-4567", salesforce)
+    lookup.pick_record(AGENT, "06-6123-4567", IDS["contact.yoshida_aya"], salesforce)
+    lookup.invalidate_pop(ORG_ID, phone="06-6123-4567")
+    spent = localorg.api_requests()
+    again = lookup.pop(OTHER_AGENT, "06-6123-4567", salesforce)
+    assert again.remembered and again.card.record_id == IDS["contact.yoshida_aya"]
+    assert localorg.api_requests() - spent <= 2  # checking the pick rides in the same composite
+    assert picks.remembered_pick(ORG_ID, "+81661234567") is not None
 
 
 def test_manual_search_finds_people_by_name_email_and_number(ctx, localorg, salesforce):
@@ -136,3 +152,14 @@ def test_quick_create_is_one_request_and_salesforce_refusals_name_the_field(loca
     with pytest.raises(contacts.CreateRejected) as refused:
         contacts.create_record(salesforce, "Lead", {"LastName": "新田"})
     assert "Company" in {problem.field for problem in refused.value.problems}
+
+
+def test_recent_changes_are_read_only_for_records_that_may_have_the_number(localorg, salesforce, sf):
+    from datetime import datetime, timedelta, timezone
+    from panel.phone import parse_caller, recent_change_patterns
+    wanted = sf.Lead.create({"LastName": "狙い", "Company": "狙い商事", "Phone": "０３－７７００－５６７８"})
+    other = sf.Lead.create({"LastName": "無関係", "Company": "無関係商事", "Phone": "03-7700-9999"})
+    cards = contacts.fetch_cards(salesforce, changed_since=datetime.now(timezone.utc) - timedelta(minutes=5),
+                                 phone_patterns=recent_change_patterns(parse_caller("03-7700-5678")))
+    found = {card.record_id for card in cards}
+    assert wanted["id"] in found and other["id"] not in found

@@ -7,7 +7,8 @@ import unicodedata
 
 import pytest
 
-from panel.phone import PhoneNumber, display, is_withheld, parse_caller, same_caller, search_terms, sosl_find_clause
+from panel.phone import (PhoneNumber, display, is_withheld, parse_caller, recent_change_patterns, same_caller,
+                         search_terms, sosl_find_clause)
 
 TOKYO = "+81312345678"
 MOBILE = "+819012345678"
@@ -67,11 +68,25 @@ FORMATS = [
     ("03-1234-5678(内線123)", TOKYO, "123"),
     ("03-1234-5678（内線１２３）", TOKYO, "123"),
     ("+81 3-1234-5678 ext. 9", TOKYO, "9"),
+    ("03-1234-5678 extn 123", TOKYO, "123"),
+    ("+81 3-1234-5678;ext=123", TOKYO, "123"),
+    ("03-1234-5678 X123", TOKYO, "123"),
+    ("+81 3 1234 5678 #123", TOKYO, "123"),
+    ("03-1234-5678 内線：123", TOKYO, "123"),
+    ("03-1234-5678\u3000内線１２３", TOKYO, "123"),
     # labels, remarks and second numbers around the number
     ("TEL: 03-1234-5678", TOKYO, None),
     ("TEL 03-1234-5678 (代表)", TOKYO, None),
     ("電話：03-1234-5678", TOKYO, None),
     ("03-1234-5678 / 090-1234-5678", TOKYO, None),
+    ("03-1234-5678/090-1234-5678", TOKYO, None),
+    ("03/1234/5678", TOKYO, None),
+    ("Ｔｅｌ：０３－１２３４－５６７８", TOKYO, None),
+    ("(+81) 3-1234-5678", TOKYO, None),
+    ("+81 (0) 3 1234 5678", TOKYO, None),
+    ("0081 (0)3 1234 5678", TOKYO, None),
+    ("81 3 1234 5678", TOKYO, None),
+    ("tel:0312345678", TOKYO, None),
     ("Mobile 2: 090-1234-5678", MOBILE, None),
     # mobile and toll free
     ("090-1234-5678", MOBILE, None),
@@ -148,7 +163,7 @@ def test_possible_but_unlisted_number_is_accepted_and_marked_not_valid():
 
 @pytest.mark.parametrize("garbage", [
     "12", "1234", "03-1234", "110", "12345678901234567890123", "0012", "+0312345678", "000-1234-5678",
-    "call me maybe 42", "x123",
+    "call me maybe 42", "x123", "2024/05/01",
 ])
 def test_garbage_is_not_a_caller(garbage):
     assert parse_caller(garbage, "JP") is None
@@ -312,3 +327,23 @@ def test_find_clause_with_nothing_to_search_is_an_error():
 ])
 def test_display_is_national_at_home_and_international_abroad(written, locale, shown):
     assert display(parse_caller(written, "JP"), locale) == shown
+
+
+# -- the recently-changed query's filter ------------------------------------------------------------------------------
+
+def _like(pattern: str, value: str) -> bool:
+    """SOQL LIKE as Salesforce applies it: % any run, _ one character, case-insensitive."""
+    regex = "".join(".*" if ch == "%" else "." if ch == "_" else re.escape(ch) for ch in pattern)
+    return re.fullmatch(regex, value, re.IGNORECASE | re.DOTALL) is not None
+
+
+@pytest.mark.parametrize(("stored", "e164", "_extension"), FORMATS + [
+    ("01 23 45 67 89", "+33123456789", None), ("01632 960 001", "+441632960001", None)])
+def test_every_stored_format_passes_the_recent_changes_filter(stored, e164, _extension):
+    patterns = recent_change_patterns(parse_caller(e164))
+    assert any(_like(pattern, stored) for pattern in patterns), (stored, patterns)
+
+
+@pytest.mark.parametrize("other", ["03-1234-5600", "090-8765-4321", "+1 212-555-0123"])
+def test_the_recent_changes_filter_leaves_out_numbers_without_the_last_digits(other):
+    assert not any(_like(pattern, other) for pattern in recent_change_patterns(parse_caller(TOKYO)))

@@ -91,9 +91,50 @@ def test_inbound_call_with_two_contacts_waits_for_a_pick(signed_in_client, local
     assert set(listed_records(response)) == {IDS["contact.yoshida_sho"], IDS["contact.yoshida_aya"]}
 
 
+def test_the_pick_list_names_type_name_company_owner_and_last_change_of_each(signed_in_client, localorg, sf):
+    lead = sf.Lead.create({"LastName": "吉田", "FirstName": "健", "Company": "吉田工務店", "Phone": "06-6123-4567"})
+    response = pop(signed_in_client, "06-6123-4567")
+    assert "3 records match this number" in response.text
+    entries = re.findall(r'<li class="match[^"]*"\s+data-record-id="([^"]+)".*?</li>', response.text, re.S)
+    assert entries[-1] == lead["id"]  # Contacts first, the Lead last
+    block = response.text.split(f'data-record-id="{lead["id"]}"', 1)[1].split("</li>", 1)[0]
+    for part in ("Lead", "吉田", "吉田工務店", "Owner:", "Last modified"):
+        assert part in block, part
+
+
+def test_the_pick_list_reopened_from_a_card_marks_the_current_pick_and_who_made_it(signed_in_client, localorg):
+    token = csrf_token(signed_in_client)
+    pop(signed_in_client, "06-6123-4567")
+    signed_in_client.post("/panel/pick", headers=HX, data={
+        "csrf_token": token, "record_id": IDS["contact.yoshida_aya"], "phone": "06-6123-4567"})
+    chooser = pop(signed_in_client, "06-6123-4567", choose=1)
+    block = chooser.text.split(f'data-record-id="{IDS["contact.yoshida_aya"]}"', 1)[1].split("</li>", 1)[0]
+    assert 'class="match-picked"' in block and "Current pick, by" in block
+
+
+def test_an_account_card_does_not_repeat_its_name_as_company(signed_in_client, localorg):
+    response = pop(signed_in_client, "011-222-3333")
+    assert shown_record(response) == (IDS["account.hokkaido_foods"], "Account")
+    assert 'class="card-company"' not in response.text
+
+
 def test_contacts_come_before_leads_with_the_same_number(signed_in_client, localorg):
     response = pop(signed_in_client, "052-123-4567")
     assert listed_records(response) == [IDS["contact.inoue_yoko"], IDS["lead.matsumoto_daisuke"]]
+
+
+def test_the_type_priority_is_the_admins_to_choose(signed_in_client, localorg, app):
+    app.config["PANEL_MATCH_PRIORITY"] = "Lead,Contact,Account"
+    response = pop(signed_in_client, "052-123-4567")
+    assert listed_records(response) == [IDS["lead.matsumoto_daisuke"], IDS["contact.inoue_yoko"]]
+
+
+def test_a_number_that_merely_contains_the_callers_digits_is_not_a_match(signed_in_client, localorg, sf):
+    for stored in ("03-1234-56789", "9903-1234-5678", "+1 303-123-45678", "03-1234-5678-9"):
+        sf.Contact.create({"LastName": "似て非なる", "OtherPhone": stored})
+    response = pop(signed_in_client, "03-1234-5678")
+    assert shown_record(response) == (IDS["contact.yamada_taro"], "Contact")
+    assert "似て非なる" not in response.text
 
 
 @pytest.mark.parametrize("edited, first", [("contact.yoshida_aya", "contact.yoshida_aya"),
@@ -170,6 +211,20 @@ def test_a_record_created_in_salesforce_a_moment_ago_is_found(signed_in_client, 
     assert shown_record(pop(signed_in_client, "0451112222")) == (created["id"], "Contact")
 
 
+@pytest.mark.parametrize("stored", [
+    "03-7000-1234", "+81 (0)3-7000-1234", "０３－７０００－１２３４", "(03)7000-1234", "81370001234", "03 70 00 12 34",
+    "03/7000/1234", "03-7000-1234 内線 5", "tel:+81-3-7000-1234", "TEL：０３（７０００）１２３４",
+])
+def test_a_record_saved_a_moment_ago_in_any_format_is_found_before_search_sees_it(signed_in_client, localorg, sf,
+                                                                                 stored):
+    created = sf.Contact.create({"LastName": "直後", "MobilePhone": stored})
+    decoy = sf.Contact.create({"LastName": "別人", "MobilePhone": "03-7000-1235"})  # as new, other number
+    assert sf.search('FIND {0370001234} IN PHONE FIELDS RETURNING Contact(Id)')["searchRecords"] == []
+    response = pop(signed_in_client, "+81370001234")
+    assert shown_record(response) == (created["id"], "Contact")
+    assert decoy["id"] not in response.text
+
+
 def test_quick_create_refuses_a_lead_without_company_and_keeps_what_was_typed(signed_in_client, localorg):
     token = csrf_token(signed_in_client)
     before = localorg.api_requests()
@@ -216,8 +271,19 @@ def test_the_card_shows_title_company_owner_phones_and_open_opportunity_stage(si
     assert 'href="tel:+81312345678" data-dial="+81312345678"' in text
     assert 'data-dial="+819012345678"' in text
     assert 'data-stage="Negotiation/Review"' in text  # the Closed Won one is not open
-    assert f'hx-get="/panel/records/{contact_id}/next-steps?record_type=Contact"' in text
-    assert f'hx-get="/panel/records/{contact_id}/past-activities?record_type=Contact"' in text
+    assert f'hx-get="/panel/records/{contact_id}/tasks?record_type=Contact"' in text
+    assert 'id="next-steps"' in text and 'id="past-activities"' in text  # placeholders until the lists arrive
+
+
+def test_the_cards_task_lists_load_after_it_in_one_api_request_and_know_the_call(signed_in_client, localorg):
+    text = pop(signed_in_client, "03-1234-5678", call_id="c-lists", direction="inbound").text
+    url = re.search(r'id="task-lists"[^>]*hx-get="([^"]+)"', text).group(1).replace("&amp;", "&")
+    assert "call_id=c-lists" in url
+    before = localorg.api_requests()
+    lists = signed_in_client.get(url, headers=HX)
+    assert lists.status_code == 200 and localorg.api_requests() == before + 1
+    assert 'id="next-steps"' in lists.text and 'id="past-activities"' in lists.text
+    assert 'value="c-lists"' in lists.text  # the task form under the card defaults to the call on now
 
 
 @pytest.mark.parametrize("phone, stage", [
@@ -278,12 +344,13 @@ def test_salesforce_failing_with_nothing_known_shows_an_error_with_retry(signed_
     assert shown_record(retried) == (IDS["contact.yamada_taro"], "Contact")
 
 
-def test_salesforce_failing_shows_the_last_known_card_with_its_time(signed_in_client, localorg, app):
+@pytest.mark.parametrize("status", [503, 500, 403])  # 403: REQUEST_LIMIT_EXCEEDED
+def test_salesforce_failing_shows_the_last_known_card_with_its_time(signed_in_client, localorg, app, status):
     assert shown_record(pop(signed_in_client, "03-1234-5678"))
     with app.app_context():
         from panel.lookup import invalidate_pop
         invalidate_pop(_org_id(app), record_id=IDS["contact.yamada_taro"])
-    localorg.admin("faults", error_rate=1, error_status=503)
+    localorg.admin("faults", error_rate=1, error_status=status)
     response = pop(signed_in_client, "03-1234-5678")
     assert shown_record(response) == (IDS["contact.yamada_taro"], "Contact")
     assert re.search(r"Salesforce unreachable — showing data from \d\d:\d\d", response.text)

@@ -217,3 +217,32 @@ def test_a_write_drops_the_cached_card_so_the_next_pop_asks_salesforce(signed_in
     after_write = localorg.api_requests()
     signed_in_client.get("/panel?phone=03-1234-5678", headers=HX)
     assert localorg.api_requests() > after_write
+
+
+def test_mark_done_while_salesforce_is_down_says_so_next_to_that_task_and_keeps_the_list(signed_in_client,
+                                                                                        localorg, sf):
+    task_id = IDS["task.yamada_send_quote"]
+    next_steps = signed_in_client.get(f"/panel/records/{YAMADA}/next-steps?record_type=Contact", headers=HX).text
+    assert f'id="task-error-{task_id}"' in next_steps  # the slot the answer lands in
+    localorg.admin("faults", error_rate=1, error_status=503)
+    response = signed_in_client.post(f"/panel/tasks/{task_id}/done", headers=HX, data={
+        "csrf_token": token_in(next_steps), "record_id": YAMADA, "record_type": "Contact"})
+    assert response.status_code == 503
+    assert response.headers["HX-Retarget"] == f"#task-error-{task_id}"
+    assert f'id="task-error-{task_id}"' in response.text and 'role="alert"' in response.text
+    assert 'id="next-steps"' not in response.text  # the list on screen stays as it is
+    localorg.admin("faults")
+    assert sf.Task.get(task_id)["Status"] != "Completed"
+
+
+def test_a_call_note_salesforce_refuses_keeps_everything_typed(signed_in_client, localorg, sf):
+    record = IDS["contact.ito_sakura"]
+    form = open_form(signed_in_client, "contact.ito_sakura", call_id="c-refused").text
+    sf.Contact.delete(record)  # gone in Salesforce while the agent was typing: the write is refused
+    response = signed_in_client.post(f"/panel/records/{record}/tasks", headers=HX, data={
+        "csrf_token": token_in(form), "record_type": "Contact", "active_call_id": "c-refused",
+        "call_id": "c-refused", "subject": "折り返し希望", "notes": "明日 10 時以降"})
+    assert response.status_code in (422, 502)
+    html = response.text
+    assert 'id="task-form"' in html and ('class="form-failure"' in html or 'data-error-for="_form"' in html)
+    assert 'value="折り返し希望"' in html and "明日 10 時以降" in html

@@ -175,18 +175,20 @@ def _company(record_type: str, record: Mapping) -> str | None:
 # -- the composite half -------------------------------------------------------------------------------------------
 
 def fetch_cards(client, *, ids: Mapping[str, Iterable[str]] | None = None, changed_since: datetime | None = None,
-                account_ids: Iterable[str] = ()) -> list[ContactCard]:
+                account_ids: Iterable[str] = (), phone_patterns: Sequence[str] = ()) -> list[ContactCard]:
     """Cards for these records and for every record changed since `changed_since`, in one composite request.
 
     `ids` maps record type to Ids; `account_ids` are Accounts whose open opportunities a Contact card falls back
     to (the Contacts' AccountIds) — they are read but only returned when listed in `ids` or recently changed.
+    `phone_patterns` (SOQL LIKE patterns, panel.phone.recent_change_patterns) narrow the recently changed records
+    to those with a phone value that may be the caller's.
     """
     ids = {record_type: sorted(set(ids.get(record_type, ()))) for record_type in PHONE_FIELDS} if ids else {}
     wanted_accounts = sorted(set(ids.get("Account", [])) | set(account_ids))
     soql = {
-        "Contact": queries.screen_pop_contact_cards(ids.get("Contact", []), changed_since),
-        "Account": queries.screen_pop_account_cards(wanted_accounts, changed_since),
-        "Lead": queries.screen_pop_lead_cards(ids.get("Lead", []), changed_since),
+        "Contact": queries.screen_pop_contact_cards(ids.get("Contact", []), changed_since, phone_patterns),
+        "Account": queries.screen_pop_account_cards(wanted_accounts, changed_since, phone_patterns),
+        "Lead": queries.screen_pop_lead_cards(ids.get("Lead", []), changed_since, phone_patterns),
     }
     requests = [_query_subrequest(client, soql[record_type], record_type) for record_type in soql
                 if soql[record_type]]

@@ -83,34 +83,42 @@ def screen_pop_text_search(find_clause: str) -> str:
             f"WHERE IsConverted = false ORDER BY LastModifiedDate DESC LIMIT 20)")
 
 
-def _screen_pop_where(ids, changed_since) -> str | None:
-    """`Id IN (…) OR LastModifiedDate > …`: the verified SOSL hits plus whatever the search index cannot see yet.
+_POP_PHONE_FIELDS = {"Contact": ("Phone", "MobilePhone", "HomePhone", "OtherPhone", "AssistantPhone"),
+                     "Account": ("Phone",), "Lead": ("Phone", "MobilePhone")}
 
-    The card queries sort oldest change first: the SOSL hits (older than the window) always fit in the first page,
-    and only a bulk load of thousands of changes within the window could crowd out its own newest records.
+
+def _screen_pop_where(sobject: str, ids, changed_since, phone_patterns=()) -> str | None:
+    """`Id IN (…) OR (LastModifiedDate > … AND (Phone LIKE … OR …))`: the verified SOSL hits plus whatever the
+    search index cannot see yet, narrowed to phone values that may hold the number (panel.phone.
+    recent_change_patterns) so a busy org's other changes are not read on every pop.
+
+    The card queries sort oldest change first: the SOSL hits (older than the window) always fit in the first page.
     """
     conditions = []
     if ids:
         conditions.append(format_soql("Id IN {}", list(ids)))
     if changed_since is not None:
-        conditions.append(format_soql("LastModifiedDate > {}", changed_since))
+        recent = format_soql("LastModifiedDate > {}", changed_since)
+        likes = [format_soql(f"{name} LIKE {{}}", pattern) for name in _POP_PHONE_FIELDS[sobject]
+                 for pattern in phone_patterns]
+        conditions.append(f"({recent} AND ({' OR '.join(likes)}))" if likes else recent)
     return " OR ".join(conditions) if conditions else None
 
 
-def screen_pop_contact_cards(ids, changed_since) -> str | None:
-    where = _screen_pop_where(ids, changed_since)
+def screen_pop_contact_cards(ids, changed_since, phone_patterns=()) -> str | None:
+    where = _screen_pop_where("Contact", ids, changed_since, phone_patterns)
     return where and (f"SELECT {_POP_CONTACT_FIELDS} FROM Contact WHERE {where} "
                       f"ORDER BY LastModifiedDate ASC LIMIT {POP_CARD_ROWS}")
 
 
-def screen_pop_account_cards(ids, changed_since) -> str | None:
-    where = _screen_pop_where(ids, changed_since)
+def screen_pop_account_cards(ids, changed_since, phone_patterns=()) -> str | None:
+    where = _screen_pop_where("Account", ids, changed_since, phone_patterns)
     return where and (f"SELECT {_POP_ACCOUNT_FIELDS} FROM Account WHERE {where} "
                       f"ORDER BY LastModifiedDate ASC LIMIT {POP_CARD_ROWS}")
 
 
-def screen_pop_lead_cards(ids, changed_since) -> str | None:
-    where = _screen_pop_where(ids, changed_since)
+def screen_pop_lead_cards(ids, changed_since, phone_patterns=()) -> str | None:
+    where = _screen_pop_where("Lead", ids, changed_since, phone_patterns)
     return where and (f"SELECT {_POP_LEAD_FIELDS} FROM Lead WHERE IsConverted = false AND ({where}) "
                       f"ORDER BY LastModifiedDate ASC LIMIT {POP_CARD_ROWS}")
 
@@ -125,6 +133,8 @@ SCREEN_POP_CONTRACT_QUERIES = [
     ("screen pop: text search", screen_pop_text_search('{"山田"}')),
     ("screen pop: contact cards", screen_pop_contact_cards(["003000000000001AAA"],
                                                            datetime(2024, 1, 1, tzinfo=timezone.utc))),
+    ("screen pop: contact cards, recent changes by phone tail", screen_pop_contact_cards(
+        ["003000000000001AAA"], datetime(2024, 1, 1, tzinfo=timezone.utc), ["%678%", "%6_78%", "%６７８%"])),
     ("screen pop: account cards", screen_pop_account_cards(["001000000000001AAA"],
                                                            datetime(2024, 1, 1, tzinfo=timezone.utc))),
     ("screen pop: lead cards", screen_pop_lead_cards([], datetime(2024, 1, 1, tzinfo=timezone.utc))),

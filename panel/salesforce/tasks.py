@@ -215,7 +215,7 @@ def who_and_what(record_type: str, record_id: str, related_id: str | None) -> tu
 
 def create_open_task(client, *, record_type: str, record_id: str, related_id: str | None, subject: str,
                      notes: str | None, due_date: date | None, owner_id: str | None, today: date
-                     ) -> tuple[str, TaskLists]:
+                     ) -> tuple[str, TaskLists | None]:
     """A planned Task (Not Started) owned by the agent, then both lists read back: one API request.
 
     Returns the new Task's Id and the lists, which already hold it. Raises TaskRejected when Salesforce refuses.
@@ -230,13 +230,13 @@ def create_open_task(client, *, record_type: str, record_id: str, related_id: st
 
 
 def update_task(client, task_id: str, *, record_type: str, record_id: str, subject: str, notes: str | None,
-                due_date: date | None, today: date) -> TaskLists:
+                due_date: date | None, today: date) -> TaskLists | None:
     """Change a Task's subject, notes and due date (empty values clear them), then re-read both lists."""
     body = {"Subject": subject, "Description": notes or None, "ActivityDate": _iso(due_date)}
     return _write_then_read(client, _patch(client, task_id, body), record_type, record_id, today)[1]
 
 
-def mark_done(client, task_id: str, *, record_type: str, record_id: str, today: date) -> TaskLists:
+def mark_done(client, task_id: str, *, record_type: str, record_id: str, today: date) -> TaskLists | None:
     """Complete a Task (it moves from next steps to past activities), then re-read both lists."""
     return _write_then_read(client, _patch(client, task_id, {"Status": DONE_STATUS}), record_type, record_id,
                             today)[1]
@@ -248,14 +248,22 @@ def _patch(client, task_id: str, body: dict) -> dict:
 
 
 def _write_then_read(client, write: dict, record_type: str, record_id: str, today: date
-                     ) -> tuple[dict | None, TaskLists]:
-    """Run one write and both list queries in one composite; the write's response body and the lists."""
+                     ) -> tuple[dict | None, TaskLists | None]:
+    """Run one write and both list queries in one composite; the write's response body and the lists.
+
+    The lists are None when the write went through but reading them back failed: the caller must not report the
+    write as lost (the lists can be read again on their own).
+    """
     answers = client.composite([write] + [_list_subrequest(client, kind, record_type, record_id, 0)
                                           for kind in LIST_KINDS])
     written = answers[0]
     if written.get("httpStatusCode", 500) >= 400:
         raise TaskRejected(_problems(written.get("body")))
-    return written.get("body") if isinstance(written.get("body"), dict) else None, _lists_from(answers[1:], today)
+    try:
+        lists = _lists_from(answers[1:], today)
+    except SalesforceRequestError:
+        lists = None
+    return written.get("body") if isinstance(written.get("body"), dict) else None, lists
 
 
 # -- shapes --------------------------------------------------------------------------------------------------------
