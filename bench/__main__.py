@@ -23,9 +23,12 @@ from bench.stack import Ledger, Stack, Unavailable
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 
 SIZES = {
-    # cold numbers, warm repeats, answered calls, burst calls, webhook events, warm pops, soak calls
-    "quick": dict(cold=4, warm_repeats=2, calls=3, bursts=2, events=150, warm_total=200, soak_calls=20),
-    "full": dict(cold=40, warm_repeats=5, calls=30, bursts=10, events=6000, warm_total=4000, soak_calls=2000),
+    # cold numbers, warm repeats, answered calls, burst calls, calls ending at 10/s, webhook events, warm pops,
+    # soak calls
+    "quick": dict(cold=4, warm_repeats=2, calls=3, bursts=2, rate_calls=10, events=150, warm_total=200,
+                  soak_calls=20),
+    "full": dict(cold=40, warm_repeats=5, calls=30, bursts=10, rate_calls=200, events=6000, warm_total=4000,
+                 soak_calls=2000),
 }
 
 
@@ -106,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 rows += figures.answered_calls(http, stack.endpoints, org, ledger, call_numbers)
                 rows += figures.back_to_back_calls(stack.endpoints, ledger, burst_numbers)
+                rows += figures.calls_ending_at_a_rate(stack.endpoints, ledger, call_numbers, size["rate_calls"],
+                                                       per_second=10)
             finally:
                 ledger.close()
             print("calls measured", flush=True)

@@ -188,6 +188,46 @@ def back_to_back_calls(endpoints: Endpoints, ledger: Ledger, numbers: list[str])
                    f"n={len(numbers)}, p50 {percentile(end_to_task_ms, 0.5):.0f} ms")]
 
 
+def calls_ending_at_a_rate(endpoints: Endpoints, ledger: Ledger, numbers: list[str], calls: int,
+                           per_second: float) -> list[Figure]:
+    """A busy contact centre: `calls` answered calls end at `per_second`; call.ended → Task for each."""
+    dialer = requests.Session()
+    call_ids = [f"rate-{uuid.uuid4().hex[:12]}" for _ in range(calls)]
+    for index, call_id in enumerate(call_ids):
+        for kind in ("ringing", "answered"):
+            send_event(dialer, endpoints, call_event(kind, call_id, numbers[index % len(numbers)]),
+                       retries=3).raise_for_status()
+    _wait_for(lambda: all(ledger.settled(call_id) for call_id in call_ids), 120, poll_s=0.2)
+
+    ended_at: dict[str, float] = {}
+
+    def end(index: int) -> None:
+        call_id = call_ids[index]
+        time.sleep(max(0.0, started + index / per_second - time.perf_counter()))
+        send_event(requests.Session(), endpoints, call_event("ended", call_id, numbers[index % len(numbers)]),
+                   retries=3).raise_for_status()
+        ended_at[call_id] = time.perf_counter()
+
+    logged_at: dict[str, float] = {}
+    started = time.perf_counter()
+    with ThreadPoolExecutor(8) as pool:
+        futures = [pool.submit(end, index) for index in range(calls)]
+        deadline = started + calls / per_second + 60
+        while len(logged_at) < calls and time.perf_counter() < deadline:
+            now = time.perf_counter()
+            for call_id, (status, _task) in ledger.statuses().items():
+                if status == "logged" and call_id in ended_at and call_id not in logged_at:
+                    logged_at[call_id] = now
+            time.sleep(0.02)
+        for future in futures:
+            future.result()
+    delays = [(logged_at.get(call_id, time.perf_counter()) - ended_at[call_id]) * 1000 for call_id in call_ids]
+    return [Figure("rate_ended_to_task_p95_ms", f"call.ended to Task p95, {per_second:g} calls ending per second",
+                   percentile(delays, 0.95), "ms", 1000, "max",
+                   f"n={calls}, p50 {percentile(delays, 0.5):.0f} ms, {calls - len(logged_at)} not logged in time; "
+                   f"one worker process, 4 threads")]
+
+
 # -- load ---------------------------------------------------------------------------------------------------------
 
 class _Connection:

@@ -80,7 +80,7 @@ _CHECKED_STRINGS = ("PANEL_MATCH_PRIORITY", "PANEL_TASK_LANGUAGE", "PANEL_CALL_E
                     "PANEL_TASK_SUBJECT_TEMPLATE")
 _NUMBERS = {"PANEL_LOCALORG_SEARCH_LAG_S": float, "PANEL_LOCALORG_LATENCY_MS": int, "PANEL_POP_CACHE_TTL_S": int,
             "PANEL_POP_LAST_KNOWN_TTL_S": int, "PANEL_SEARCH_LAG_S": int, "PANEL_CALL_RETRY_FOR_S": float,
-            "PANEL_CALL_TIMEOUT_S": float}
+            "PANEL_CALL_TIMEOUT_S": float, "PANEL_POP_TIMEOUT_S": float}
 _FLAGS = ("PANEL_LOG_INTERNAL_CALLS", "PANEL_LOG_MISSED_CALLS")
 _FLAG_WORDS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False,
                "off": False}

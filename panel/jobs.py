@@ -79,6 +79,9 @@ DEFAULT_RETRY_BASE_S = 2.0
 DEFAULT_RETRY_CAP_S = 3600.0
 NO_CONNECTION_RETRY_S = 300.0
 BUSY_RETRY_S = 1.0
+# A call's events often arrive in a burst (ringing, answered, ended within a second): the job for a later event
+# waits this long for the one holding the call's lease instead of going back to the queue for a second or more.
+BUSY_WAIT_S = 3.0
 SWEEP_GRACE_S = 120
 UNEXPECTED_RETRIES = 5
 UNEXPECTED_RETRY_DELAY_S = 2
@@ -256,7 +259,7 @@ def log_call(call_id: str, now: datetime | None = None) -> float | None:
     """Do what is left for the call. Returns seconds until it should run again, or None when nothing is left."""
     now = now or utcnow()
     try:
-        with call_log.call_lease(call_id) as record:
+        with call_log.call_lease(call_id, wait_s=BUSY_WAIT_S) as record:
             return _advance(record, now)
     except call_log.CallBusy:
         return BUSY_RETRY_S

@@ -11,6 +11,7 @@ one is seen on the next pop; the remembered pick is applied after the cache, so 
 
 from __future__ import annotations
 
+import contextlib
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -49,6 +50,9 @@ DEFAULT_LAST_KNOWN_TTL_S = 7 * 24 * 3600
 # How far back the recently-changed half of the lookup reaches. Salesforce documents no bound for its search
 # index's delay; a quarter of an hour covers what orgs see in practice, and the local org's lag is a minute.
 DEFAULT_SEARCH_LAG_S = 900
+# How long a pop waits for each Salesforce answer before it shows the last known one instead: a ringing call will
+# not wait the client's usual ten seconds.
+DEFAULT_POP_TIMEOUT_S = 4.0
 MIN_SEARCH_TEXT = 2  # SOSL refuses shorter search terms
 
 PopState = Literal["unknown_caller", "card", "matches", "no_match", "unavailable"]
@@ -249,6 +253,16 @@ def _fetch(client, number: PhoneNumber, check: tuple[str, str] | None = None) ->
                     without_number=lost)
 
 
+def _pop_deadline(client):
+    """The pop's shorter read timeout, where the client offers one (a SalesforceClient does)."""
+    try:
+        seconds = float(_setting("PANEL_POP_TIMEOUT_S", DEFAULT_POP_TIMEOUT_S) or DEFAULT_POP_TIMEOUT_S)
+    except (TypeError, ValueError):
+        seconds = DEFAULT_POP_TIMEOUT_S
+    limit = getattr(client, "read_timeout", None)
+    return limit(seconds) if limit is not None else contextlib.nullcontext(client)
+
+
 def _candidate_of_match(hit: Match) -> Candidate:
     return Candidate(record_id=hit.record_id, record_type=hit.record_type, name=hit.name or "",
                      phones=dict(hit.phones), last_modified=hit.last_modified)
@@ -261,7 +275,9 @@ def _snapshot(agent: Agent, number: PhoneNumber, client_source,
     if cached is not None:
         return cached, None
     try:
-        snapshot = _fetch(_client(client_source), number, check)
+        client = _client(client_source)
+        with _pop_deadline(client):
+            snapshot = _fetch(client, number, check)
     except ReconnectRequired:
         raise
     except SalesforceUnavailable:
@@ -273,24 +289,29 @@ def _snapshot(agent: Agent, number: PhoneNumber, client_source,
     return snapshot, None
 
 
-def pop(agent: Agent, raw_phone: str | None, client_source, *, choose: bool = False) -> PopResult:
+def pop(agent: Agent, raw_phone: str | None, client_source, *, choose: bool = False,
+        refresh: bool = False) -> PopResult:
     """The panel state for a call from (or to) `raw_phone`.
 
     `client_source` is a SalesforceClient or a function returning one; it is only called when Salesforce must be
     asked, so withheld numbers and cached lookups never open a connection. `choose` shows the pick list even when
-    a remembered pick would open a card (the agent asked to change the pick).
+    a remembered pick would open a card (the agent asked to change the pick). `refresh` skips this agent's cached
+    answer (the agent just changed something in Salesforce and asked to look again).
     """
     raw = raw_phone or ""
     number = None if is_withheld(raw) else parse_caller(raw, _region())
     if number is None:
         return PopResult("unknown_caller", raw)
+    if refresh:
+        cache.delete(_fresh_key(agent, number.e164))
     pick = picks.remembered_pick(agent.org_id, number.e164)
     snapshot, failure = _snapshot(agent, number, client_source,
                                   (pick.record_type, pick.record_id) if pick is not None else None)
     if snapshot is None:
         return PopResult("unavailable", raw, number, failure=failure)
     stale_since = snapshot.fetched_at if failure else None
-    if pick is not None and not failure and pick.record_id[:15] in snapshot.without_number:
+    # getattr: snapshots cached by an earlier release of the panel lack the field.
+    if pick is not None and not failure and pick.record_id[:15] in getattr(snapshot, "without_number", ()):
         # Someone changed the picked record's phone: the pick answered "who has this number", which it no longer
         # does, so it is forgotten rather than reapplied should the number come back.
         picks.forget_pick(agent.org_id, number.e164)

@@ -23,11 +23,11 @@ from flask import Blueprint, current_app, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from werkzeug.routing import BuildError
 
-from panel import lookup, picks
+from panel import call_log, lookup, picks
 from panel.i18n import local_time
 from panel.auth import current_connection, get_salesforce, login_required
-from panel.phone import display, is_withheld, parse_caller
-from panel.salesforce.errors import SalesforceUnavailable
+from panel.phone import display, is_withheld, parse_caller, same_caller
+from panel.salesforce.errors import SalesforceRequestError, SalesforceUnavailable
 
 bp = Blueprint("pop", __name__, url_prefix="/panel")
 
@@ -116,6 +116,7 @@ def _context(pop: lookup.PopResult | None, *, call_id=None, direction=None, **ex
         pop=pop, call_id=call_id, direction=direction,
         urls=dict(retry=_panel_url(phone=phone, call_id=call_id, direction=direction),
                   choose=_panel_url(phone=phone, call_id=call_id, direction=direction, choose=1),
+                  refresh=_panel_url(phone=phone, call_id=call_id, direction=direction, refresh=1),
                   pick=url_for("pop.pick"), create=url_for("pop.create"), search=url_for("pop.search")),
         local_time=local_time, task_list_url=task_list_url, phone_lines=lookup.phone_lines,
         display_number=lambda number: display(number, region),
@@ -160,7 +161,8 @@ def show_pop():
     except BadInput as error:
         return _bad_request(error)
     choose = request.args.get("choose") in ("1", "true")
-    pop = lookup.pop(current_agent(), phone, get_salesforce, choose=choose)
+    refresh = request.args.get("refresh") in ("1", "true")
+    pop = lookup.pop(current_agent(), phone, get_salesforce, choose=choose, refresh=refresh)
     return _respond(_context(pop, **call))
 
 
@@ -204,9 +206,14 @@ def _picked_from_search(agent, phone, record_id, record_type, call_id) -> lookup
         return None
     region = current_app.config.get("PANEL_DEFAULT_REGION") or "JP"
     number = None if is_withheld(phone) else parse_caller(phone, region)
-    if number is not None:
+    if number is not None and any(same_caller(number, stored, region) for stored in card.phones.values() if stored):
         picks.remember_pick(agent.org_id, number.e164, record_id=card.record_id, record_type=card.record_type,
                             user_id=agent.user_id, user_name=agent.name, call_id=call_id)
+    elif call_id:
+        # The record does not have the caller's number, so it answers nothing for the next call from it (and must
+        # not replace that number's pick); the call itself is still logged against it.
+        call_log.remember_call_pick(call_id, record_id=card.record_id, record_type=card.record_type,
+                                    user_id=agent.user_id)
     return lookup.PopResult("card", phone, number, cards=(card,), card=card)
 
 
@@ -222,6 +229,7 @@ def create():
     region = current_app.config.get("PANEL_DEFAULT_REGION") or "JP"
     errors, values = _validate_new_record(form, region)
     number = parse_caller(form["Phone"], region) if form["Phone"] else None
+    status = 422
     if not errors:
         try:
             card = lookup.quick_create(get_salesforce, current_agent(), form["record_type"], values)
@@ -229,16 +237,15 @@ def create():
             errors = _rejection_errors(rejected)
         except SalesforceUnavailable:
             errors = {"_record": _l("Salesforce is unreachable; nothing was created. Try again in a moment.")}
+            status = 503
+        except SalesforceRequestError as refused:  # a refusal of the request itself, not of the record's fields
+            errors = {"_record": _l("Salesforce refused the request: %(message)s", message=refused.message)}
+            status = 502
         else:
             pop = lookup.PopResult("card", form["Phone"], number, cards=(card,), card=card)
             return _respond(_context(pop, **call), 201)
     pop = lookup.PopResult("no_match", form["Phone"], number)
-    status = 503 if "_record" in errors and not _field_errors(errors) else 422
     return _respond(_context(pop, form=form, errors=errors, **call), status)
-
-
-def _field_errors(errors: dict) -> dict:
-    return {k: v for k, v in errors.items() if k != "_record"}
 
 
 def _validate_new_record(form: dict, region: str) -> tuple[dict, dict]:
@@ -255,6 +262,9 @@ def _validate_new_record(form: dict, region: str) -> tuple[dict, dict]:
             errors[name] = _l("%(field)s is longer than %(max)d characters.", field=label, max=max_length)
     if form["Email"] and "Email" not in errors and not _EMAIL.match(form["Email"]):
         errors["Email"] = _l("This is not an e-mail address.")
+    if record_type == "Contact" and form.get("Company") and "Company" not in errors:
+        # A Contact's company is its Account, which quick-create does not pick: say so rather than drop the text.
+        errors["Company"] = _l("A contact's company is its account: create a Lead, or leave the company empty.")
     values = {name: form[name] for name, *_ in QUICK_CREATE_FIELDS if form.get(name)}
     if record_type != "Lead":
         values.pop("Company", None)

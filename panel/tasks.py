@@ -451,7 +451,7 @@ def edit_task(task_id: str):
 
     def item_again(errors: Mapping, status: int, failure: str | None = None):
         typed = tasks.TaskItem(id=task_id, subject=values["subject"], description=values["notes"], status=None,
-                               due_date=None, is_closed=False, is_overdue=False)
+                               due_date=None, is_closed=request.form.get("closed") == "1", is_overdue=False)
         context = _list_context(record_type, record_id, active_call, None, editing=task_id, task_errors=errors,
                                 task_values=values, failure=failure, task=typed)
         return _fragment("partials/task_item.html", context, status)

@@ -168,6 +168,34 @@ def test_changing_a_remembered_pick(signed_in_client, localorg):
     assert shown_record(pop(signed_in_client, "06-6123-4567")) == (IDS["contact.yoshida_sho"], "Contact")
 
 
+def test_a_searched_record_without_the_number_takes_the_call_but_not_the_numbers_pick(signed_in_client, localorg,
+                                                                                     app):
+    token = csrf_token(signed_in_client)
+    pop(signed_in_client, "06-6123-4567")
+    signed_in_client.post("/panel/pick", headers=HX, data={
+        "csrf_token": token, "record_id": IDS["contact.yoshida_aya"], "phone": "06-6123-4567"})
+    opened = signed_in_client.post("/panel/pick", headers=HX, data={
+        "csrf_token": token, "record_id": IDS["contact.yamada_taro"], "record_type": "Contact",
+        "phone": "06-6123-4567", "call_id": "c-searched"})
+    assert shown_record(opened) == (IDS["contact.yamada_taro"], "Contact")
+    assert shown_record(pop(signed_in_client, "06-6123-4567")) == (IDS["contact.yoshida_aya"], "Contact")
+    with app.app_context():
+        from panel import call_log
+        assert call_log.call_pick("c-searched").record_id == IDS["contact.yamada_taro"]
+
+
+def test_a_withheld_caller_found_by_search_takes_the_call(signed_in_client, localorg, app):
+    token = csrf_token(signed_in_client)
+    assert 'id="unknown-caller"' in pop(signed_in_client, "非通知", call_id="c-withheld").text
+    opened = signed_in_client.post("/panel/pick", headers=HX, data={
+        "csrf_token": token, "record_id": IDS["contact.ito_sakura"], "record_type": "Contact", "phone": "非通知",
+        "call_id": "c-withheld"})
+    assert shown_record(opened) == (IDS["contact.ito_sakura"], "Contact")
+    with app.app_context():
+        from panel import call_log
+        assert call_log.call_pick("c-withheld").record_id == IDS["contact.ito_sakura"]
+
+
 def test_a_record_that_is_not_a_match_cannot_be_picked_for_the_number(signed_in_client, localorg):
     token = csrf_token(signed_in_client)
     pop(signed_in_client, "06-6123-4567")
@@ -225,6 +253,16 @@ def test_a_record_saved_a_moment_ago_in_any_format_is_found_before_search_sees_i
     assert decoy["id"] not in response.text
 
 
+def test_look_again_asks_salesforce_past_the_short_cache(signed_in_client, localorg, sf):
+    first = pop(signed_in_client, "03-9999-0007")
+    assert 'id="no-match"' in first.text
+    url = re.search(r'class="secondary look-again" hx-get="([^"]+)"', first.text).group(1).replace("&amp;", "&")
+    created = sf.Contact.create({"LastName": "追加", "Phone": "03-9999-0007"})  # added in Salesforce meanwhile
+    assert 'id="no-match"' in pop(signed_in_client, "03-9999-0007").text  # the cached answer
+    again = signed_in_client.get(url, headers=HX)
+    assert shown_record(again) == (created["id"], "Contact")
+
+
 def test_quick_create_refuses_a_lead_without_company_and_keeps_what_was_typed(signed_in_client, localorg):
     token = csrf_token(signed_in_client)
     before = localorg.api_requests()
@@ -241,12 +279,26 @@ def test_quick_create_refuses_a_lead_without_company_and_keeps_what_was_typed(si
     ({"record_type": "Contact", "LastName": "某", "Phone": "anonymous"}, "Phone"),
     ({"record_type": "Contact", "LastName": "某", "Phone": "03-9999-0004", "Email": "not-mail"}, "Email"),
     ({"record_type": "Account", "LastName": "某", "Phone": "03-9999-0004"}, "record_type"),
+    ({"record_type": "Contact", "LastName": "某", "Phone": "03-9999-0004", "Company": "某社"}, "Company"),
 ])
 def test_quick_create_names_the_field_that_is_wrong(signed_in_client, localorg, fields, field):
     response = _create(signed_in_client, csrf_token(signed_in_client), **fields)
     assert response.status_code == 422
     assert f'data-field="{field}"' in response.text or (field == "record_type" and "Choose Lead or Contact" in
                                                          response.text)
+
+
+def test_quick_create_while_salesforce_is_down_keeps_what_was_typed_and_creates_nothing(signed_in_client,
+                                                                                       localorg, sf):
+    token = csrf_token(signed_in_client)
+    localorg.admin("faults", error_rate=1, error_status=503)
+    response = _create(signed_in_client, token, record_type="Lead", LastName="保留", Company="保留商会",
+                       Phone="03-9999-0006")
+    localorg.admin("faults")
+    assert response.status_code == 503
+    assert 'id="quick-create"' in response.text and 'role="alert"' in response.text
+    assert 'value="保留"' in response.text and 'value="保留商会"' in response.text
+    assert sf.query("SELECT Id FROM Lead WHERE LastName = '保留'")["totalSize"] == 0
 
 
 def test_a_contact_created_from_the_panel_shows_at_once_and_on_the_next_call(signed_in_client, localorg):
@@ -354,6 +406,21 @@ def test_salesforce_failing_shows_the_last_known_card_with_its_time(signed_in_cl
     response = pop(signed_in_client, "03-1234-5678")
     assert shown_record(response) == (IDS["contact.yamada_taro"], "Contact")
     assert re.search(r"Salesforce unreachable — showing data from \d\d:\d\d", response.text)
+    assert 'id="stale-banner"' in response.text
+
+
+def test_salesforce_slower_than_the_pop_timeout_shows_the_last_known_card(signed_in_client, localorg, app):
+    assert shown_record(pop(signed_in_client, "03-1234-5678"))
+    with app.app_context():
+        from panel.lookup import invalidate_pop
+        invalidate_pop(_org_id(app), record_id=IDS["contact.yamada_taro"])
+    app.config["PANEL_POP_TIMEOUT_S"] = 0.3
+    localorg.admin("faults", latency_ms=1500)  # well within the client's usual 10 s
+    try:
+        response = pop(signed_in_client, "03-1234-5678")
+    finally:
+        localorg.admin("faults")
+    assert shown_record(response) == (IDS["contact.yamada_taro"], "Contact")
     assert 'id="stale-banner"' in response.text
 
 

@@ -246,3 +246,33 @@ def test_a_call_note_salesforce_refuses_keeps_everything_typed(signed_in_client,
     html = response.text
     assert 'id="task-form"' in html and ('class="form-failure"' in html or 'data-error-for="_form"' in html)
     assert 'value="折り返し希望"' in html and "明日 10 時以降" in html
+
+
+def test_a_past_activity_can_be_corrected_but_not_marked_done_again(signed_in_client, localorg, sf):
+    task_id = IDS["task.call_inbound_yamada"]
+    past = signed_in_client.get(f"/panel/records/{YAMADA}/past-activities?record_type=Contact", headers=HX).text
+    item = past[past.index(f'data-task-id="{task_id}"'):]
+    item = item[:item.index("</li>")]
+    assert "task-mark-done" not in item and 'name="closed" value="1"' in item
+    response = signed_in_client.post(f"/panel/tasks/{task_id}", headers=HX, data={
+        "csrf_token": token_in(past), "record_id": YAMADA, "record_type": "Contact", "closed": "1",
+        "subject": "通話 - 着信 / 5分", "notes": "来月の導入スケジュール（修正: 再来月）", "due_date": ""})
+    assert response.status_code == 200
+    stored = sf.Task.get(task_id)
+    assert stored["Description"] == "来月の導入スケジュール（修正: 再来月）" and stored["IsClosed"]
+    assert "再来月" in section(response.text, "past-activities")
+
+
+def test_an_edit_while_salesforce_is_down_keeps_the_typed_values_on_its_item(signed_in_client, localorg, sf):
+    task_id = IDS["task.yamada_undated"]
+    token = item_form_token(signed_in_client, "contact.yamada_taro")
+    localorg.admin("faults", error_rate=1, error_status=503)
+    response = signed_in_client.post(f"/panel/tasks/{task_id}", headers=HX, data={
+        "csrf_token": token, "record_id": YAMADA, "record_type": "Contact",
+        "subject": "資料を再送", "notes": "担当者変更のため", "due_date": "2031-06-01"})
+    localorg.admin("faults")
+    assert response.status_code == 503
+    assert response.text.lstrip().startswith("<li") and 'class="form-failure"' in response.text
+    assert 'value="資料を再送"' in response.text and "担当者変更のため" in response.text
+    assert 'value="2031-06-01"' in response.text and "Retry" in response.text
+    assert sf.Task.get(task_id)["Subject"] == "導入事例の資料を確認"

@@ -15,7 +15,8 @@ Every method is one API request (query_all: one per page). Query text comes from
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Mapping, Sequence
 from urllib.parse import quote
 
 import requests
@@ -127,6 +128,22 @@ class SalesforceClient:
 
     def limits(self) -> dict:
         return self._call(lambda sf: sf.limits())
+
+    @contextmanager
+    def read_timeout(self, seconds: float | None) -> Iterator["SalesforceClient"]:
+        """Wait at most `seconds` for each answer inside the block (never longer than the usual read timeout).
+
+        For requests that have something better to show than a long wait: the screen pop falls back to the last
+        known answer. A timeout raises SalesforceUnavailable like any other.
+        """
+        session = self._session
+        previous = session.timeout
+        if seconds:
+            session.timeout = (previous[0], min(previous[1], float(seconds)))
+        try:
+            yield self
+        finally:
+            session.timeout = previous
 
     # -- plumbing ----------------------------------------------------------------------------------------------
 
