@@ -74,6 +74,9 @@ def main() -> int:
     print(f"Salesforce contact panel on {where}/"
           + (f"  (local org at {where}{LOCALORG_PREFIX})" if application.config["LOCALORG_ENABLED"] else ""),
           flush=True)
+    if application.config["LOCALORG_ENABLED"]:
+        print(f"Demo dialer: http://localhost:{port}/demo  (sign in as agent@example.com, then ring a caller)",
+              flush=True)
     from panel import jobs
 
     worker = jobs.start_background_worker(application) if os.environ.get("PANEL_WORKER", "1") != "0" else None
