@@ -30,10 +30,10 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Boolean, DateTime, Float, Integer, String, Text, or_, select, update
+from sqlalchemy import Boolean, DateTime, Float, Integer, String, Text, and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -401,13 +401,34 @@ class AlreadyResolved(Exception):
         self.item = item
 
 
-def open_reviews() -> list[tuple[ReviewItem, CallRecord | None]]:
-    """Unresolved items, oldest first, each with its call."""
-    rows = db.session.execute(
-        select(ReviewItem, CallRecord).outerjoin(CallRecord, CallRecord.call_id == ReviewItem.call_id)
-        .where(ReviewItem.resolved_at.is_(None)).order_by(ReviewItem.created_at.asc(), ReviewItem.id.asc())
-    ).all()
-    return [(item, call) for item, call in rows]
+def open_reviews(*, reasons: Sequence[str] = (), after: int | None = None,
+                 limit: int | None = None) -> list[tuple[ReviewItem, CallRecord | None]]:
+    """Unresolved items, oldest first, each with its call; `reasons` narrows them, `after` (an item id) starts
+    past that item.
+
+    Pages continue from an item, not from an offset: items resolved meanwhile would shift an offset and hide
+    calls from the next page. The item named by `after` may itself have been resolved since; its place holds.
+    """
+    query = (select(ReviewItem, CallRecord).outerjoin(CallRecord, CallRecord.call_id == ReviewItem.call_id)
+             .where(ReviewItem.resolved_at.is_(None)))
+    if reasons:
+        query = query.where(ReviewItem.reason.in_(list(reasons)))
+    if after is not None:
+        start = db.session.get(ReviewItem, after)
+        if start is not None:
+            query = query.where(or_(ReviewItem.created_at > start.created_at,
+                                    and_(ReviewItem.created_at == start.created_at, ReviewItem.id > start.id)))
+    query = query.order_by(ReviewItem.created_at.asc(), ReviewItem.id.asc())
+    if limit is not None:
+        query = query.limit(limit)
+    return [(item, call) for item, call in db.session.execute(query).all()]
+
+
+def open_review_counts() -> dict[str, int]:
+    """How many calls wait for a decision, per reason (`several`, `none`, `error`)."""
+    rows = db.session.execute(select(ReviewItem.reason, func.count()).where(ReviewItem.resolved_at.is_(None))
+                              .group_by(ReviewItem.reason)).all()
+    return {reason: count for reason, count in rows}
 
 
 def resolved_reviews(limit: int = 20) -> list[tuple[ReviewItem, CallRecord | None]]:

@@ -8,7 +8,7 @@ Two ways in, one set of checks:
 
 What is checked: the settings a dialer depends on (webhook secret, frame ancestors), then for the integration user
 (the one that logs calls when no agent is present) and, on the page, the signed-in user: the org answers, the REST
-API is enabled in the configured version, Contact / Account / Lead can be read, Task can be created with the call
+API is enabled in the configured version, Contact / Account / Lead can be read with the phone fields the screen pop searches, Task can be created with the call
 fields (CallObject, CallType, CallDurationInSeconds, CallDisposition, TaskSubtype, and the configured external-id
 field). Salesforce tells most of this through describe, so the check costs a handful of API requests and writes
 nothing. Every failure carries the fix, in the words of the setting or Salesforce screen to change. No secret or
@@ -43,6 +43,10 @@ cli = AppGroup("panel", help="Operate the contact panel.")
 READ_OBJECTS = ("Contact", "Account", "Lead")
 OBJECT_LABELS = {"Contact": _l("Contact"), "Account": _l("Account"), "Lead": _l("Lead"), "Task": _l("Task")}
 CALL_FIELDS = ("CallObject", "CallType", "CallDurationInSeconds", "CallDisposition", "TaskSubtype")
+# The fields the screen pop's phone search names (panel.salesforce.queries): Salesforce refuses the whole search
+# when one of them is hidden from the user by field-level security, so every caller would see an error.
+POP_SEARCH_FIELDS = {"Contact": ("Phone", "MobilePhone", "HomePhone", "OtherPhone", "AssistantPhone"),
+                     "Account": ("Phone",), "Lead": ("Phone", "MobilePhone", "IsConverted")}
 MIN_SECRET_LENGTH = 16
 _API_DISABLED = {"API_DISABLED_FOR_ORG", "API_CURRENTLY_DISABLED", "API_DISABLED_FOR_USER"}
 _NEW_SECRET = 'python3 -c "import secrets; print(secrets.token_urlsafe(32))"'
@@ -204,6 +208,7 @@ def check_describes(describes: Mapping[str, dict | None], external_id_field: str
         title = _("Read %(object)s", object=_object_name(sobject))
         if found and found.get("queryable"):
             findings.append(Finding(f"object.{sobject}", title, True, _("Allowed.")))
+            findings.append(_pop_search_fields(sobject, found))
         else:
             findings.append(Finding(f"object.{sobject}", title, False,
                                     _("This user cannot read %(object)s records.", object=_object_name(sobject)),
@@ -239,6 +244,23 @@ def check_describes(describes: Mapping[str, dict | None], external_id_field: str
                                 _("Mark the field as “External ID” (and unique) in Salesforce, or unset "
                                   "PANEL_CALL_EXTERNAL_ID_FIELD.")))
     return findings
+
+
+def _pop_search_fields(sobject: str, describe: dict) -> Finding:
+    """A field the user cannot see is missing from describe; the pop's search names it, so Salesforce would
+    refuse the search (INVALID_FIELD) for this user on every call."""
+    visible = {entry.get("name") for entry in describe.get("fields") or ()}
+    wanted = POP_SEARCH_FIELDS[sobject]
+    hidden = [name for name in wanted if name not in visible]
+    title = _("Screen pop fields on %(object)s", object=_object_name(sobject))
+    if hidden:
+        return Finding(f"search.{sobject}", title, False,
+                       _("Hidden from this user: %(fields)s. Salesforce refuses the screen pop's search while a "
+                         "field it names is hidden.", fields=", ".join(hidden)),
+                       _("In Salesforce, grant Read access to %(fields)s on %(object)s in this user's profile or a "
+                         "permission set (Field Permissions; or Setup → Object Manager → %(object)s → Fields → "
+                         "Set Field-Level Security).", fields=", ".join(hidden), object=_object_name(sobject)))
+    return Finding(f"search.{sobject}", title, True, _("All visible."))
 
 
 def _object_name(api_name: str) -> str:

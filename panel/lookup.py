@@ -1,6 +1,9 @@
 """The screen pop: from whatever number a dialer sends to what the agent sees, in at most two API requests.
 
-    raw number → withheld? (unknown caller, no request) → cache → SOSL + one composite → verify → rank → decide
+    raw number → withheld? (unknown caller, no request) → cache → SOSL ‖ one composite → verify → rank → decide
+
+The SOSL search and the composite are sent at the same time (one round trip of waiting). The search cannot read
+opportunities, so a card it alone found loads its stage with its task lists (`panel.salesforce.tasks`).
 
 A successful lookup is kept twice: briefly (`PANEL_POP_CACHE_TTL_S`, default 60 s) so a ringing call's pre-fetch
 and the pop at answer share one lookup, and for days (`PANEL_POP_LAST_KNOWN_TTL_S`) as the last known answer to
@@ -12,7 +15,9 @@ one is seen on the next pop; the remembered pick is applied after the cache, so 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import unicodedata
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Literal, Mapping
@@ -224,33 +229,53 @@ def _candidate(card: ContactCard) -> Candidate:
 
 
 def _fetch(client, number: PhoneNumber, check: tuple[str, str] | None = None) -> Snapshot:
-    """Two API requests: SOSL for the number, then one composite with the verified hits' cards and recent changes.
+    """Two API requests sent at once, so the lookup waits for one round trip: the SOSL search for the number
+    (every card field but the opportunities) and one composite with the recently changed records.
 
     `check` is a (record type, Id) read in the same composite to learn whether it still has the number: the
     remembered pick, which the search no longer returns once someone changed the record's phone.
     """
     region = _region()
-    hits = contacts.search_phone(client, sosl_find_clause(search_terms(number)))
-    verified = verify([_candidate_of_match(hit) for hit in hits], number, region)
-    verified_ids = {c.record_id for c in verified}
-    ids: dict[str, list[str]] = {}
-    for hit in hits:
-        if hit.record_id in verified_ids:
-            ids.setdefault(hit.record_type, []).append(hit.record_id)
-    account_ids = [hit.account_id for hit in hits if hit.record_id in verified_ids and hit.account_id]
-    if check is not None and check[0] in contacts.PHONE_FIELDS:
-        ids.setdefault(check[0], []).append(check[1])
+    ids = {check[0]: [check[1]]} if check is not None and check[0] in contacts.PHONE_FIELDS else {}
     lag = _ttl("PANEL_SEARCH_LAG_S", DEFAULT_SEARCH_LAG_S)
     fetched_at = datetime.now(timezone.utc)
-    cards = contacts.fetch_cards(client, ids=ids, changed_since=fetched_at - timedelta(seconds=lag),
-                                 account_ids=account_ids, phone_patterns=recent_change_patterns(number))
-    by_id = {card.record_id: card for card in cards}
+    found, changed = _both(
+        lambda: contacts.search_cards(client, sosl_find_clause(search_terms(number))),
+        lambda: contacts.fetch_cards(client, ids=ids, changed_since=fetched_at - timedelta(seconds=lag),
+                                     phone_patterns=recent_change_patterns(number)))
+    # A record both found and recently changed is taken from the composite: it has its opportunities.
+    by_id = {card.record_id[:15]: card for card in found}
+    by_id.update({card.record_id[:15]: card for card in changed})
+    cards = list(by_id.values())
     ordered = rank(verify([_candidate(card) for card in cards], number, region), _priority())
     kept = {c.record_id[:15] for c in ordered}
-    lost = frozenset(card.record_id[:15] for card in cards
+    lost = frozenset(card.record_id[:15] for card in changed
                      if check is not None and same_record(card.record_id, check[1]) and card.record_id[:15] not in kept)
-    return Snapshot(e164=number.e164, cards=tuple(by_id[c.record_id] for c in ordered), fetched_at=fetched_at,
+    return Snapshot(e164=number.e164, cards=tuple(by_id[c.record_id[:15]] for c in ordered), fetched_at=fetched_at,
                     without_number=lost)
+
+
+def _both(first: Callable[[], object], second: Callable[[], object]) -> tuple[object, object]:
+    """Run two Salesforce requests at the same time and return both answers.
+
+    `first` runs on a helper thread in a copy of this context (the app context, for a token refresh's callback).
+    When both fail, the failure that decides what the agent sees wins: an expired grant over the rest.
+    """
+    context = contextvars.copy_context()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pop") as pool:
+        pending = pool.submit(context.run, first)
+        failures: list[SalesforceError] = []
+        try:
+            second_answer = second()
+        except SalesforceError as error:
+            failures.append(error)
+        try:
+            first_answer = pending.result()
+        except SalesforceError as error:
+            failures.append(error)
+    if failures:
+        raise next((f for f in failures if isinstance(f, ReconnectRequired)), failures[0])
+    return first_answer, second_answer
 
 
 def _pop_deadline(client):

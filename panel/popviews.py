@@ -41,7 +41,10 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+$")
 TYPE_LABELS = {"Contact": _l("Contact"), "Account": _l("Account"), "Lead": _l("Lead")}
 PHONE_LABELS = {"Phone": _l("Phone"), "MobilePhone": _l("Mobile"), "HomePhone": _l("Home"),
                 "OtherPhone": _l("Other phone"), "AssistantPhone": _l("Assistant")}
-# (form field = Salesforce field, label, input type, required for, max length)
+QUICK_CREATE_TYPES = ("Lead", "Contact")
+# (form field = Salesforce field, label, input type, required for, max length). "Required for" drives both the
+# server-side check (the source of truth) and the form's marker and `required` attribute, which follow the chosen
+# record type (rendered for the chosen type, then switched by static/js/panel.js when the radio changes).
 QUICK_CREATE_FIELDS = (
     ("LastName", _l("Last name"), "text", ("Lead", "Contact"), 80),
     ("FirstName", _l("First name"), "text", (), 40),
@@ -98,11 +101,14 @@ def task_list_url(card, kind: str = "tasks", call_id: str | None = None) -> str:
     """Where the Tasks feature serves a card's lists (`tasks`: both in one Salesforce request).
 
     The call rides along so the task form under the card defaults to it even when the panel's own URL does not
-    name the call. A fixed path stands in until the Tasks blueprint is registered.
+    name the call. `stage=1` asks the lists to bring the opportunity stage of a card the search alone found (in
+    the same Salesforce request). A fixed path stands in until the Tasks blueprint is registered.
     """
     endpoint = {"tasks": "tasks.task_lists", "next-steps": "tasks.next_steps",
                 "past-activities": "tasks.past_activities"}[kind]
     params = {"record_type": card.record_type, **({"call_id": call_id} if call_id else {})}
+    if kind == "tasks" and not getattr(card, "opportunities_known", True) and card.record_type != "Lead":
+        params["stage"] = "1"
     try:
         return url_for(endpoint, record_id=card.record_id, **params)
     except BuildError:
@@ -121,8 +127,9 @@ def _context(pop: lookup.PopResult | None, *, call_id=None, direction=None, **ex
         local_time=local_time, task_list_url=task_list_url, phone_lines=lookup.phone_lines,
         display_number=lambda number: display(number, region),
         type_label=lambda name: TYPE_LABELS.get(name, name), phone_label=lambda name: PHONE_LABELS.get(name, name),
-        quick_create_fields=[(name, label, kind, bool(required), ) for name, label, kind, required, _ in
+        quick_create_fields=[(name, label, kind, required_for) for name, label, kind, required_for, _ in
                              QUICK_CREATE_FIELDS],
+        record_types=QUICK_CREATE_TYPES,
         form=_default_form(pop), errors={}, results=None, search_error=None, search_text="",
         search_phone=phone,
     )
@@ -252,7 +259,7 @@ def _validate_new_record(form: dict, region: str) -> tuple[dict, dict]:
     """(errors by field, Salesforce field values). The phone is stored the way people in its region write it."""
     errors: dict = {}
     record_type = form["record_type"]
-    if record_type not in ("Lead", "Contact"):
+    if record_type not in QUICK_CREATE_TYPES:
         errors["record_type"] = _l("Choose Lead or Contact.")
     for name, label, _kind, required_for, max_length in QUICK_CREATE_FIELDS:
         value = form.get(name, "")

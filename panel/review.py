@@ -8,7 +8,11 @@ Task; two reviewers deciding at once cannot log a call twice (`panel.call_log.re
 
 URL contract (htmx; each action answers with the changed item, `partials/review_item.html`):
 
-- `GET  /review` — the page; the list root is `id="review-queue"`, each item carries `data-call-id`.
+- `GET  /review[?reason=several|none|error][&after=<item id>]` — the page; the list root is `id="review-queue"`,
+  each item carries `data-call-id`. Oldest waiting call first (first come, first decided), `PAGE_SIZE` at a time;
+  `reason` (repeatable) keeps only those reasons; `after` continues past that item. With `HX-Request` it answers
+  only the next items and their own "more" entry (`partials/review_page.html`), which the "more" entry swaps in
+  for itself. The heading counts every waiting call (`#review-count`); item responses refresh it out of band.
 - `GET  /review/items/<id>/search?q=…` — `#review-search-<id>` results, each with a pick button.
 - `POST /review/items/<id>/pick` (`record_id`, `record_type`) — log the call against that record.
 - `POST /review/items/<id>/lead` (`LastName`, `FirstName`, `Company`, `Phone`) — create a Lead, log against it.
@@ -24,14 +28,14 @@ import re
 from datetime import datetime
 from functools import wraps
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, make_response, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 
 from panel import call_log, jobs, lookup
 from panel.i18n import local_time
 from panel.auth import current_connection, get_salesforce, login_required
 from panel.calls.logging_rules import who_and_what
-from panel.salesforce.contacts import CreateRejected
+from panel.salesforce.contacts import CreateRejected, lightning_url
 from panel.salesforce.errors import ReconnectRequired, SalesforceError, SalesforceUnavailable
 
 bp = Blueprint("review", __name__, url_prefix="/review")
@@ -41,6 +45,7 @@ RECORD_TYPES = {"003": "Contact", "00Q": "Lead", "001": "Account", "006": "Oppor
 LEAD_FIELDS = (("LastName", 80, True), ("FirstName", 40, False), ("Company", 255, True), ("Phone", 40, False))
 REASONS = {"several": _l("Several records match"), "none": _l("No record matches"),
            "error": _l("Salesforce refused the Task")}
+PAGE_SIZE = 20
 RESOLUTION_LABELS = {"record": _l("Logged against a record"), "lead": _l("Logged against a new Lead"),
                      "dismissed": _l("Dismissed"), "retry": _l("Retried"),
                      "agent_note": _l("Resolved by the agent's note")}
@@ -79,9 +84,26 @@ def _local_time(moment: datetime | None) -> str:
     return local_time(moment, with_date=True) if moment else "—"
 
 
+def _record_url(record_id: str | None) -> str | None:
+    """The Lightning page of a resolved record, for the reviewer's own org (opens in a new tab)."""
+    instance_url = getattr(current_connection(), "instance_url", None)
+    record_type = RECORD_TYPES.get((record_id or "")[:3])
+    return lightning_url(instance_url, record_type, record_id) if instance_url and record_type else None
+
+
+def _resolved_record(item) -> dict | None:
+    """What a resolved item was logged against, as the reviewer knew it: type, and name when it was a candidate."""
+    if not item.resolved_record_id:
+        return None
+    known = next((candidate for candidate in item.candidate_list()
+                  if candidate.get("record_id") == item.resolved_record_id), {})
+    return {"record_id": item.resolved_record_id, "name": known.get("name"), "company": known.get("company"),
+            "record_type": RECORD_TYPES.get(item.resolved_record_id[:3]), "url": _record_url(item.resolved_record_id)}
+
+
 def _view_helpers() -> dict:
     return {"local_time": _local_time, "reasons": REASONS, "resolution_labels": RESOLUTION_LABELS,
-            "direction_labels": DIRECTION_LABELS, "lead_fields": LEAD_FIELDS}
+            "direction_labels": DIRECTION_LABELS, "lead_fields": LEAD_FIELDS, "resolved_record": _resolved_record}
 
 
 def _item_response(item_id: int, *, status: int = 200, errors: dict | None = None, values: dict | None = None,
@@ -94,6 +116,9 @@ def _item_response(item_id: int, *, status: int = 200, errors: dict | None = Non
         return redirect(url_for("review.show_queue"))
     html = render_template("partials/review_item.html", item=item, call=call, errors=errors or {},
                            values=values or {}, failure=failure, results=results, query=query, **_view_helpers())
+    if request.headers.get("HX-Request"):
+        html += render_template("partials/review_count.html", waiting=sum(call_log.open_review_counts().values()),
+                                out_of_band=True)
     return html, status
 
 
@@ -131,11 +156,38 @@ def _reviewer_agent() -> lookup.Agent:
 
 # -- views ----------------------------------------------------------------------------------------------------------
 
+def _queue_params() -> tuple[list[str], int | None]:
+    """(`reason` filters, `after` item id) from the query string; 400 naming the parameter when one is wrong."""
+    chosen = [value for value in request.args.getlist("reason") if value]
+    unknown = [value for value in chosen if value not in REASONS]
+    if unknown:
+        abort(400, description=str(_l("The “reason” filter must be one of: %(values)s.", values=", ".join(REASONS))))
+    after = request.args.get("after") or None
+    if after is not None and not (after.isascii() and after.isdigit() and len(after) <= 18):
+        abort(400, description=str(_l("“after” must be the number of a review item.")))
+    return list(dict.fromkeys(chosen)), int(after) if after else None
+
+
 @bp.route("", methods=["GET"])
 @reviewer_required
 def show_queue():
-    return render_template("review.html", items=call_log.open_reviews(), resolved=call_log.resolved_reviews(),
-                           errors={}, values={}, failure=None, results=None, query="", **_view_helpers())
+    reasons, after = _queue_params()
+    rows = call_log.open_reviews(reasons=reasons, after=after, limit=PAGE_SIZE + 1)
+    items, more = rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
+    more_url = url_for("review.show_queue", reason=reasons, after=items[-1][0].id) if more else None
+    context = dict(items=items, more_url=more_url, chosen=reasons, errors={}, values={}, failure=None, results=None,
+                   query="", **_view_helpers())
+    if request.headers.get("HX-Request"):  # the "more" entry: the next items only, never the "nothing waits" note
+        response = make_response(render_template("partials/review_page.html", fragment=True, **context))
+    else:
+        counts = call_log.open_review_counts()
+        filters = [(None, sum(counts.values()), url_for("review.show_queue"))] + [
+            (reason, counts.get(reason, 0), url_for("review.show_queue", reason=reason)) for reason in REASONS]
+        response = make_response(render_template(
+            "review.html", waiting=sum(counts.values()), filters=filters, continued=after is not None,
+            resolved=call_log.resolved_reviews(), **context))
+    response.vary.add("HX-Request")
+    return response
 
 
 @bp.route("/items/<int:item_id>/pick", methods=["POST"])

@@ -2,7 +2,9 @@
 
 URL contract (htmx fragments; each returns one template with one stable root id):
 
-- `GET  /panel/records/<id>/tasks?record_type=…` — both lists in one API request (`#task-lists`).
+- `GET  /panel/records/<id>/tasks?record_type=…[&stage=1]` — both lists in one API request (`#task-lists`);
+  `stage=1` (a card the screen pop's search alone found) also reads the card's opportunities in that request and
+  swaps the card's `#card-stage` out of band.
 - `GET  /panel/records/<id>/next-steps?record_type=…[&offset=N]` — `#next-steps` (offset 0), or one more page of
   items (`partials/task_page.html`) for the "more" link. `…/past-activities` likewise (`#past-activities`).
 - `GET  /panel/records/<id>/tasks/new?record_type=…[&call_id=…]` — the open `#task-form`; `closed=1` folds it.
@@ -253,7 +255,7 @@ def _list_context(record_type: str, record_id: str, active_call: str | None, lis
                    more_url=lambda page: _more_url(urls, page),
                    saved=False, oob=False, with_past=False, unavailable=False,
                    editing=None, task_errors={}, task_values={}, failure=None,
-                   form=None, closed=True, **_view_helpers())
+                   form=None, closed=True, with_stage=False, opportunities=None, **_view_helpers())
     context.update(extra)
     return context
 
@@ -289,12 +291,16 @@ def task_lists(record_id: str):
         active_call = _active_call(request.args)
     except BadRequest as error:
         return _bad_request(error)
+    with_stage = request.args.get("stage") == "1" and record_type != "Lead"
     try:
-        lists = tasks.load_lists(get_salesforce(), record_type, record_id, today=_today())
+        lists = tasks.load_lists(get_salesforce(), record_type, record_id, today=_today(), with_stage=with_stage)
     except SalesforceUnavailable:
-        context = _list_context(record_type, record_id, active_call, None, unavailable=True)
+        context = _list_context(record_type, record_id, active_call, None, unavailable=True, with_stage=with_stage,
+                                opportunities=None)
         return _fragment("partials/task_lists.html", context, 503)
-    return _fragment("partials/task_lists.html", _list_context(record_type, record_id, active_call, lists))
+    context = _list_context(record_type, record_id, active_call, lists, with_stage=with_stage,
+                            opportunities=lists.opportunities)
+    return _fragment("partials/task_lists.html", context)
 
 
 @bp.route("/records/<record_id>/next-steps", methods=["GET"])

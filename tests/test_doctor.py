@@ -8,7 +8,8 @@ import re
 import pytest
 
 from panel import create_app
-from panel.doctor import CALL_FIELDS, check_configuration, check_describes
+from panel.doctor import CALL_FIELDS, POP_SEARCH_FIELDS, check_configuration, check_describes
+from panel.salesforce import queries
 from tests.conftest import sign_in
 from tests.test_languages import assert_in_language
 
@@ -34,6 +35,8 @@ def test_the_local_org_passes_every_check(app, localorg):
     assert result.exit_code == 0, result.output
     assert "FAIL" not in result.output
     for expected in ("The org answers", "REST API version 62.0", "Read Contact", "Read Account", "Read Lead",
+                     "Screen pop fields on Contact: All visible.", "Screen pop fields on Account: All visible.",
+                     "Screen pop fields on Lead: All visible.",
                      "Create Task", "Call fields on Task", "Everything is ready."):
         assert expected in result.output
     assert "local-webhook-secret" not in result.output  # secrets are never printed
@@ -130,6 +133,40 @@ def test_missing_or_locked_call_fields_are_named(app):
     assert found["object.Contact"].ok and not found["object.Account"].ok and not found["object.Lead"].ok
     assert found["task.fields"].detail == "not visible: CallDisposition; not writable: TaskSubtype"
     assert "field-level security" in found["task.fields"].fix
+
+
+def _readable_with(hidden: tuple[str, str] | None = None):
+    """Describes of a user who may read everything, except the one (object, field) field-level security hides."""
+    describes = {sobject: _describe(fields=[(name, False) for name in POP_SEARCH_FIELDS[sobject]
+                                            if (sobject, name) != hidden])
+                 for sobject in ("Contact", "Account", "Lead")}
+    describes["Task"] = _describe(fields=[(name, True) for name in CALL_FIELDS])
+    return describes
+
+
+@pytest.mark.parametrize("sobject, name", [(sobject, name) for sobject, names in POP_SEARCH_FIELDS.items()
+                                           for name in names])
+def test_a_phone_field_hidden_from_the_user_is_named_with_the_permission_to_grant(app, sobject, name):
+    with app.test_request_context("/?lang=en"):
+        found = {finding.key: finding for finding in check_describes(_readable_with((sobject, name)))}
+    failed = [finding for finding in found.values() if not finding.ok]
+    assert [finding.key for finding in failed] == [f"search.{sobject}"]
+    assert failed[0].detail.startswith(f"Hidden from this user: {name}.")
+    assert f"grant Read access to {name} on {sobject}" in failed[0].fix
+    assert "profile or a permission set" in failed[0].fix and "Field-Level Security" in failed[0].fix
+
+
+def test_a_user_who_sees_every_searched_field_passes_the_screen_pop_checks(app):
+    with app.test_request_context("/?lang=en"):
+        found = {finding.key: finding for finding in check_describes(_readable_with())}
+    assert all(found[f"search.{sobject}"].ok for sobject in ("Contact", "Account", "Lead"))
+
+
+def test_the_check_covers_every_field_the_screen_pop_search_names(app):
+    sosl = queries.screen_pop_phone_search("{03-1234-5678}")
+    for sobject, fields in re.findall(r"(Contact|Account|Lead)\(([^)]*)\)", sosl):
+        named = set(re.findall(r"\b(\w*Phone|IsConverted)\b", fields))
+        assert named and named <= set(POP_SEARCH_FIELDS[sobject]), (sobject, named)
 
 
 def test_a_user_who_cannot_create_tasks_is_told_which_permission_to_ask_for(app):

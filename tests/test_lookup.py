@@ -163,3 +163,29 @@ def test_recent_changes_are_read_only_for_records_that_may_have_the_number(local
                                  phone_patterns=recent_change_patterns(parse_caller("03-7700-5678")))
     found = {card.record_id for card in cards}
     assert wanted["id"] in found and other["id"] not in found
+
+
+@pytest.mark.parametrize("record_type, record, stage, via_account", [
+    ("Contact", "contact.yamada_taro", "Negotiation/Review", False),
+    ("Contact", "contact.kobayashi_makoto", "Negotiation/Review", True),  # no role: its Account's
+    ("Account", "account.yamada_shoji", "Negotiation/Review", False),
+    ("Contact", "contact.takahashi_misaki", None, False),  # nothing open, here or at its Account
+])
+def test_the_lists_read_a_cards_stage_in_their_own_single_request(localorg, salesforce, record_type, record, stage,
+                                                                   via_account):
+    from datetime import date
+    from panel.salesforce import tasks
+    spent = localorg.api_requests()
+    lists = tasks.load_lists(salesforce, record_type, IDS[record], today=date.today(), with_stage=True)
+    assert localorg.api_requests() == spent + 1
+    assert lists.opportunities is not None
+    assert (lists.opportunities[0].stage if lists.opportunities else None) == stage
+    assert all(o.via_account == via_account for o in lists.opportunities)
+
+
+def test_the_stage_of_a_contact_without_an_account_is_no_open_opportunity(localorg, salesforce, sf):
+    from datetime import date
+    from panel.salesforce import tasks
+    lone = sf.Contact.create({"LastName": "単独", "Phone": "03-7777-0009"})["id"]
+    assert tasks.load_lists(salesforce, "Contact", lone, today=date.today(), with_stage=True).opportunities == ()
+    assert tasks.load_lists(salesforce, "Contact", lone, today=date.today()).opportunities is None  # not asked

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import re
 import threading
+from datetime import datetime, timedelta, timezone
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -67,6 +70,141 @@ def test_the_review_page_has_no_inline_script_or_style(reviewer):
     assert "<style" not in page and not re.search(r"<script(?![^>]*\bsrc=)", page)
 
 
+def test_each_candidate_shows_type_name_title_company_and_owner(app, client, reviewer):
+    waiting_call(app, client, "call-who-is-it")
+    entry = queue_of(reviewer.get("/review").text)
+    aya = entry.split(f'data-record-id="{AYA}"', 1)[1].split("</li>", 1)[0]
+    assert "Log against Contact 吉田 彩" in aya
+    assert '<span class="candidate-title">生産管理部</span>' in aya
+    assert '<span class="candidate-company">株式会社さくら工業</span>' in aya
+    assert re.search(r'<span class="candidate-owner">Owner: 高木 ?翼</span>', aya)
+
+
+# -- a long queue: pages, count, filters ------------------------------------------------------------------------------
+
+def waiting_items(app, reasons: list[str], start: datetime | None = None) -> list[str]:
+    """Calls already waiting for a reviewer (as the logging job leaves them), one a minute from `start`; their
+    call IDs, oldest first. Written directly: the tests above show how calls get here, these are about volume."""
+    from panel.call_log import CallRecord, ReviewItem
+    from panel.extensions import db
+
+    start = start or datetime(2026, 11, 20, 0, 0, tzinfo=timezone.utc)
+    call_ids = []
+    with app.app_context():
+        for number, reason in enumerate(reasons):
+            moment = start + timedelta(minutes=number)
+            call_id = f"queued-{number:03d}"
+            db.session.add(CallRecord(call_id=call_id, direction="inbound", external_number="+81312340000",
+                                      agent_email="agent@example.com", started_at=moment, created_at=moment,
+                                      updated_at=moment, status="failed" if reason == "error" else "needs_review"))
+            db.session.add(ReviewItem(call_id=call_id, reason=reason, created_at=moment,
+                                      error="FIELD_INTEGRITY_EXCEPTION" if reason == "error" else None,
+                                      candidates=json.dumps([]) if reason != "several" else json.dumps(
+                                          [{"record_id": SHO, "record_type": "Contact", "name": "吉田 翔"}])))
+            call_ids.append(call_id)
+        db.session.commit()
+    return call_ids
+
+
+def listed(html: str) -> list[str]:
+    return re.findall(r'<li id="review-item-\d+"[^>]*\s+data-call-id="([^"]+)"', html)
+
+
+def more_url(html: str) -> str | None:
+    found = re.search(r'<li id="review-more"[^>]*>\s*<a href="([^"]+)" hx-get="\1"', html)
+    return found.group(1).replace("&amp;", "&") if found else None
+
+
+def waiting_count(html: str) -> int:
+    return int(re.search(r'id="review-count"[^>]*data-count="(\d+)"', html).group(1))
+
+
+def test_a_long_queue_comes_twenty_at_a_time_oldest_first_until_every_call_was_shown(app, reviewer):
+    queued = waiting_items(app, ["several"] * 45)
+    page = reviewer.get("/review")
+    assert page.status_code == 200 and page.headers["Vary"] and "HX-Request" in page.headers["Vary"]
+    assert listed(queue_of(page.text)) == queued[:20]
+    assert waiting_count(page.text) == 45 and "45 calls waiting" in page.text
+
+    seen, url = listed(queue_of(page.text)), more_url(page.text)
+    while url:
+        more = reviewer.get(url, headers=HX)  # what the "more" entry's hx-get asks for
+        assert more.status_code == 200 and "<html" not in more.text and 'id="review-queue"' not in more.text
+        assert 0 < len(listed(more.text)) <= 20
+        seen += listed(more.text)
+        url = more_url(more.text)
+    assert seen == queued
+
+
+def test_calls_decided_meanwhile_do_not_hide_others_from_the_next_page(app, reviewer):
+    queued = waiting_items(app, ["none"] * 25)
+    page = reviewer.get("/review").text
+    for call_id in queued[15:20]:  # another reviewer clears the end of the first page
+        reviewer.post(f"/review/items/{item_id(page, call_id)}/dismiss", headers=HX, data={"csrf_token": token(page)})
+    more = reviewer.get(more_url(page), headers=HX).text
+    assert listed(more) == queued[20:]
+    assert listed(queue_of(reviewer.get("/review").text)) == queued[:15] + queued[20:]
+    for call_id in queued[20:]:  # and everything after the first page: "more" then brings nothing, silently
+        reviewer.post(f"/review/items/{item_id(more, call_id)}/dismiss", headers=HX, data={"csrf_token": token(page)})
+    emptied = reviewer.get(more_url(page), headers=HX)
+    assert emptied.status_code == 200 and listed(emptied.text) == [] and "waiting" not in emptied.text
+
+
+def test_without_javascript_the_more_link_opens_the_next_page(app, reviewer):
+    queued = waiting_items(app, ["none"] * 21)
+    page = reviewer.get("/review").text
+    following = reviewer.get(more_url(page))
+    assert following.status_code == 200 and "<html" in following.text
+    assert listed(queue_of(following.text)) == queued[20:] and more_url(following.text) is None
+    assert "Back to the calls that have waited longest" in following.text
+
+
+def test_deciding_a_call_updates_the_count_in_the_heading(app, reviewer):
+    queued = waiting_items(app, ["none"] * 3)
+    page = reviewer.get("/review").text
+    assert waiting_count(page) == 3
+    answer = reviewer.post(f"/review/items/{item_id(page, queued[0])}/dismiss", headers=HX,
+                           data={"csrf_token": token(page)})
+    assert re.search(r'<span id="review-count"[^>]*data-count="2" hx-swap-oob="true">\s*2 calls waiting', answer.text)
+    assert waiting_count(reviewer.get("/review").text) == 2
+
+
+def test_the_queue_can_be_narrowed_to_one_reason_and_the_filters_count_each(app, reviewer):
+    queued = waiting_items(app, ["several", "none", "error", "none", "several", "none"])
+    page = reviewer.get("/review").text
+    filters = dict(re.findall(r'data-filter="(\w+)"[^>]*>[^<(]*\((\d+)\)', page))
+    assert filters == {"all": "6", "several": "2", "none": "3", "error": "1"}
+
+    only_none = reviewer.get("/review?reason=none").text
+    assert listed(queue_of(only_none)) == [queued[1], queued[3], queued[5]]
+    assert re.search(r'data-filter="none"[^>]*aria-current="page"', only_none)
+    assert waiting_count(only_none) == 6  # the heading still counts every waiting call
+    both = reviewer.get("/review?reason=several&reason=error").text
+    assert listed(queue_of(both)) == [queued[0], queued[2], queued[4]]
+    past_the_only_error = reviewer.get(f"/review?reason=error&after={item_id(page, queued[2])}").text
+    assert listed(queue_of(past_the_only_error)) == [] and "No calls of this kind are waiting." in past_the_only_error
+
+
+def test_the_reason_filter_keeps_to_its_reason_across_pages(app, reviewer):
+    queued = waiting_items(app, ["error", "none"] * 22)
+    page = reviewer.get("/review?reason=error").text
+    url = more_url(page)
+    assert parse_qs(urlsplit(url).query)["reason"] == ["error"]
+    rest = reviewer.get(url, headers=HX).text
+    assert listed(queue_of(page)) + listed(rest) == queued[0::2] and more_url(rest) is None
+
+
+@pytest.mark.parametrize("query, field", [("reason=maybe", "reason"), ("reason=none&reason=", None),
+                                          ("after=abc", "after"), ("after=-1", "after")])
+def test_a_filter_or_position_that_makes_no_sense_is_a_400_naming_it(app, reviewer, query, field):
+    waiting_items(app, ["none"])
+    response = reviewer.get(f"/review?{query}")
+    if field is None:  # an empty reason is no filter
+        assert response.status_code == 200
+    else:
+        assert response.status_code == 400 and f"“{field}”" in response.text
+
+
 # -- resolving --------------------------------------------------------------------------------------------------------
 
 def test_picking_a_candidate_logs_the_call_once_against_it_and_keeps_who_decided(app, client, reviewer, sf):
@@ -85,8 +223,13 @@ def test_picking_a_candidate_logs_the_call_once_against_it_and_keeps_who_decided
     after = reviewer.get("/review").text
     assert 'data-call-id="call-pick-me"' not in queue_of(after)
     history = after.split('id="review-history"', 1)[1]
-    assert 'data-call-id="call-pick-me"' in history and "reviewer@example.com" in history
-    assert f'data-record-id="{AYA}"' in history
+    entry = history.split('data-call-id="call-pick-me"', 1)[1].split("</li>", 1)[0]
+    # which call, what was decided (the record by type and name, linked to Salesforce), by whom and when
+    assert "Several records match" in entry and SHARED in entry and "agent@example.com" in entry
+    assert "Logged against a record" in entry
+    assert re.search(rf'<a class="resolved-record" data-record-id="{AYA}" href="[^"]+/lightning/r/Contact/{AYA}/view"'
+                     r'\s+target="_blank" rel="noopener">Contact 吉田 彩</a>', entry)
+    assert re.search(r"by reviewer@example\.com at \w{3} \d{1,2}, \d{4} \d{2}:\d{2}", entry)
 
     again = reviewer.post(f"/review/items/{number}/pick", headers=HX,
                           data={"csrf_token": token(page), "record_id": SHO})

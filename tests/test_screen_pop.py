@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
+import lxml.html
 import pytest
 
 from panel.localorg.seed import IDS
@@ -274,6 +275,43 @@ def test_quick_create_refuses_a_lead_without_company_and_keeps_what_was_typed(si
     assert localorg.api_requests() == before
 
 
+def required_fields(html: str) -> dict[str, tuple[bool, bool]]:
+    """Quick-create's fields as a person sees them: name → (the input is `required`, its * marker is shown)."""
+    form = lxml.html.fromstring(html).get_element_by_id("quick-create")
+    fields = {}
+    for label in form.xpath(".//label[@class='field']"):
+        field = label.xpath(".//input")[0]
+        marker = label.xpath(".//abbr[@class='required-mark']")
+        fields[field.get("name")] = (field.get("required") is not None,
+                                     bool(marker) and marker[0].get("hidden") is None)
+    return fields
+
+
+def test_quick_create_marks_the_company_required_for_a_lead_only(signed_in_client, localorg):
+    as_lead = required_fields(pop(signed_in_client, "03-9999-0008").text)  # Lead is chosen first
+    assert as_lead["Company"] == (True, True)
+    assert as_lead["LastName"] == as_lead["Phone"] == (True, True)
+    assert as_lead["FirstName"] == as_lead["Email"] == (False, False)
+
+    # The form comes back with Contact chosen (a last name was missing): the company is optional there.
+    refused = _create(signed_in_client, csrf_token(signed_in_client), record_type="Contact", Phone="03-9999-0008")
+    assert refused.status_code == 422
+    as_contact = required_fields(refused.text)
+    assert as_contact["Company"] == (False, False)
+    assert as_contact["LastName"] == as_contact["Phone"] == (True, True)
+    # panel.js switches the company's marker and attribute with the radio; both name the types that need it.
+    assert re.search(r'<abbr class="required-mark"[^>]*data-required-for="Lead"[^>]*hidden', refused.text)
+    assert re.search(r'<input type="text" name="Company"[^>]*data-required-for="Lead"', refused.text)
+
+
+def test_the_server_decides_what_is_required_whatever_the_form_said(signed_in_client, localorg, sf):
+    token = csrf_token(signed_in_client)
+    contact = _create(signed_in_client, token, record_type="Contact", LastName="会社なし", Phone="03-9999-0009")
+    assert contact.status_code == 201 and shown_record(contact)[1] == "Contact"
+    lead = _create(signed_in_client, token, record_type="Lead", LastName="会社なし", Phone="03-9999-0010")
+    assert lead.status_code == 422 and 'data-field="Company"' in lead.text
+
+
 @pytest.mark.parametrize("fields, field", [
     ({"record_type": "Contact", "Phone": "03-9999-0004"}, "LastName"),
     ({"record_type": "Contact", "LastName": "某", "Phone": "anonymous"}, "Phone"),
@@ -313,6 +351,27 @@ def test_a_contact_created_from_the_panel_shows_at_once_and_on_the_next_call(sig
 
 # -- the card -----------------------------------------------------------------------------------------------------
 
+def lists_url(response) -> str:
+    return re.search(r'id="task-lists"[^>]*hx-get="([^"]+)"', response.text).group(1).replace("&amp;", "&")
+
+
+def stage_shown(client, localorg, response) -> str:
+    """The card's `data-stage`: from the card itself, or, for a card the search alone found, from its task lists,
+    which bring it in the same single API request and swap it into the card out of band."""
+    found = re.search(r'id="card-stage"[^>]*?data-stage="([^"]*)"', response.text)
+    if found:
+        return found.group(1)
+    assert re.search(r'id="card-stage"[^>]*data-stage-pending', response.text)
+    assert "stage=1" in lists_url(response)
+    before = localorg.api_requests()
+    lists = client.get(lists_url(response), headers=HX)
+    assert lists.status_code == 200 and localorg.api_requests() == before + 1
+    assert 'id="next-steps"' in lists.text and 'id="past-activities"' in lists.text
+    tag = re.search(r'<dd id="card-stage"[^>]*>', lists.text).group(0)
+    assert 'hx-swap-oob="true"' in tag
+    return re.search(r'data-stage="([^"]*)"', tag).group(1)
+
+
 def test_the_card_shows_title_company_owner_phones_and_open_opportunity_stage(signed_in_client, localorg):
     response = pop(signed_in_client, "03-1234-5678")
     text = response.text
@@ -322,14 +381,13 @@ def test_the_card_shows_title_company_owner_phones_and_open_opportunity_stage(si
     assert re.search(r'class="card-owner">[^<]*(佐藤 花子|花子 佐藤)<', text)
     assert 'href="tel:+81312345678" data-dial="+81312345678"' in text
     assert 'data-dial="+819012345678"' in text
-    assert 'data-stage="Negotiation/Review"' in text  # the Closed Won one is not open
-    assert f'hx-get="/panel/records/{contact_id}/tasks?record_type=Contact"' in text
+    assert stage_shown(signed_in_client, localorg, response) == "Negotiation/Review"  # the Closed Won one is not open
+    assert f'hx-get="/panel/records/{contact_id}/tasks?record_type=Contact' in text
     assert 'id="next-steps"' in text and 'id="past-activities"' in text  # placeholders until the lists arrive
 
 
 def test_the_cards_task_lists_load_after_it_in_one_api_request_and_know_the_call(signed_in_client, localorg):
-    text = pop(signed_in_client, "03-1234-5678", call_id="c-lists", direction="inbound").text
-    url = re.search(r'id="task-lists"[^>]*hx-get="([^"]+)"', text).group(1).replace("&amp;", "&")
+    url = lists_url(pop(signed_in_client, "03-1234-5678", call_id="c-lists", direction="inbound"))
     assert "call_id=c-lists" in url
     before = localorg.api_requests()
     lists = signed_in_client.get(url, headers=HX)
@@ -339,12 +397,44 @@ def test_the_cards_task_lists_load_after_it_in_one_api_request_and_know_the_call
 
 
 @pytest.mark.parametrize("phone, stage", [
+    ("03-1234-5678", "Negotiation/Review"),  # its own contact role (primary)
     ("03-1234-9999", "Negotiation/Review"),  # no contact role: its Account's open opportunity
     ("03-3456-7890", ""),  # its only opportunity is closed, its Account has no open one
+    ("03-1234-5600", "Negotiation/Review"),  # an Account: its own open opportunity
     ("080-9876-5432", "Open - Not Contacted"),  # a Lead shows its status
 ])
 def test_the_stage_falls_back_to_the_account_and_a_lead_shows_its_status(signed_in_client, localorg, phone, stage):
-    assert f'data-stage="{stage}"' in pop(signed_in_client, phone).text
+    assert stage_shown(signed_in_client, localorg, pop(signed_in_client, phone)) == stage
+
+
+@pytest.mark.parametrize("phone, record", [
+    ("03-1234-5678", "contact.yamada_taro"),
+    ("03-1234-9999", "contact.kobayashi_makoto"),
+    ("03-1234-5600", "account.yamada_shoji"),
+])
+def test_a_card_the_search_alone_found_gets_its_stage_with_its_task_lists(signed_in_client, localorg, phone, record):
+    response = pop(signed_in_client, phone)
+    assert shown_record(response) == (IDS[record], record.split(".")[0].capitalize())
+    assert 'data-stage="' not in response.text.split('id="card-stage"', 1)[1].split(">", 1)[0]
+    lists = signed_in_client.get(lists_url(response), headers=HX)
+    oob = re.search(r'<dd id="card-stage"[^>]*>.*?</dd>', lists.text, re.S).group(0)
+    assert 'hx-swap-oob="true"' in oob and 'data-stage="Negotiation/Review"' in oob
+    assert "山田商事 コールセンター刷新" in oob
+
+
+def test_a_card_read_with_its_opportunities_shows_its_stage_at_once(signed_in_client, localorg, sf):
+    sf.Contact.update(IDS["contact.yamada_taro"], {"Title": "常務取締役"})  # changed now: the composite reads it
+    response = pop(signed_in_client, "03-1234-5678")
+    assert 'data-stage="Negotiation/Review"' in response.text and "常務取締役" in response.text
+    assert "stage=1" not in lists_url(response)
+    lists = signed_in_client.get(lists_url(response), headers=HX)
+    assert 'id="card-stage"' not in lists.text
+
+
+def test_a_lead_needs_no_stage_from_its_lists(signed_in_client, localorg):
+    response = pop(signed_in_client, "080-9876-5432")
+    assert "stage=1" not in lists_url(response)
+    assert 'id="card-stage"' not in signed_in_client.get(lists_url(response), headers=HX).text
 
 
 def test_salesforce_text_is_shown_as_text(signed_in_client, localorg, sf):
@@ -383,6 +473,30 @@ def test_a_pop_costs_at_most_two_api_requests_and_a_repeat_none(signed_in_client
     middle = localorg.api_requests()
     pop(signed_in_client, phone)
     assert localorg.api_requests() == middle
+
+
+def test_a_cold_pops_two_api_requests_are_in_flight_at_the_same_time(signed_in_client, localorg):
+    localorg.admin("faults", latency_ms=200)  # each request waits long enough for the other to start
+    try:
+        before = localorg.api_requests()
+        response = pop(signed_in_client, "03-1234-5678")
+    finally:
+        localorg.admin("faults")
+    assert shown_record(response) == (IDS["contact.yamada_taro"], "Contact")
+    assert localorg.api_requests() - before == 2
+    assert localorg.stats()["api_requests_peak_in_flight"] == 2
+
+
+def test_a_token_both_requests_find_expired_is_renewed_once(app, signed_in_client, localorg):
+    localorg.admin("faults", expire_tokens=True, latency_ms=100)  # both are sent before either hears the 401
+    try:
+        refreshes = localorg.stats()["oauth"].get("token", 0)
+        response = pop(signed_in_client, "03-1234-5678")
+    finally:
+        localorg.admin("faults")
+    assert shown_record(response) == (IDS["contact.yamada_taro"], "Contact")
+    assert localorg.stats()["oauth"]["token"] == refreshes + 1
+    assert localorg.stats()["api_requests_peak_in_flight"] == 2
 
 
 @pytest.mark.parametrize("status", [503, 500, 403])

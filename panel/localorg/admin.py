@@ -1,7 +1,8 @@
 """Endpoints for tests and benchmarks, not part of Salesforce's API, never counted, loopback callers only.
 
 - `GET  /_admin/stats`  → `{"api_requests": N, "endpoints": {"query": n, ...}, "oauth": {"token": n, ...},
-  "clock": "<org time>", "clock_offset_s": s}` (endpoint names are listed in api.py).
+  "api_requests_peak_in_flight": n, "clock": "<org time>", "clock_offset_s": s}` (endpoint names are listed in
+  api.py; the peak is the most API requests served at once since the reset, by this process).
 - `POST /_admin/faults` `{"latency_ms": int, "error_rate": 0..1, "error_status": 401|403|500|502|503|504,
   "expire_tokens": bool}`; `{}` clears latency and errors. `expire_tokens` is an action: it expires every access
   token issued so far (refresh tokens stay valid) and is not remembered.
@@ -55,6 +56,7 @@ def stats():
         api_requests=counters.get("api_requests", 0),
         endpoints={k.removeprefix("endpoint:"): v for k, v in counters.items() if k.startswith("endpoint:")},
         oauth={k.removeprefix("oauth:"): v for k, v in counters.items() if k.startswith("oauth:")},
+        api_requests_peak_in_flight=current_org().in_flight.peak,
         clock=formats.format_epoch(store.now()),
         clock_offset_s=store.clock_offset(),
     )
@@ -106,6 +108,7 @@ def reset():
 
 
 def reset_org() -> None:
+    current_org().in_flight.reset()
     store = current_org().store
     now = store.now() - store.clock_offset()
     store.reset(seed.records_at(now), seed.sequence_start())

@@ -7,7 +7,8 @@ passing the gate again, so a composite call counts once, as in Salesforce.
 
 Stats names (`GET /_admin/stats` → `endpoints`): resources, query, queryAll, queryMore, search,
 parameterizedSearch, describeGlobal, describe, sobjects (record create/read/update/delete/upsert), composite,
-compositeSobjects, limits.
+compositeSobjects, limits. `api_requests_peak_in_flight` is the most API requests this process served at once
+since the last reset (in flight from the gate, injected latency included, to the answer).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from .context import API_VERSIONS, DAILY_API_LIMIT, current_org
 from .errors import ApiError
 
 bp = Blueprint("api", __name__, url_prefix="/services/data")
+_IN_FLIGHT = "localorg.in_flight"
 
 FAULT_ERRORS = {
     401: ("INVALID_SESSION_ID", "Session expired or invalid"),
@@ -55,11 +57,14 @@ def invalid_session() -> ApiError:
 def gate():
     org = current_org()
     faults = current_faults()
+    view = current_app.view_functions.get(request.endpoint)
+    counter = getattr(view, "api_counter", None)
+    if counter is not None:
+        org.in_flight.enter()
+        request.environ[_IN_FLIGHT] = True  # not g: composite subrequests share it and tear down before the call
     delay_ms = org.latency_ms + int(faults.get("latency_ms") or 0)
     if delay_ms > 0:
         time.sleep(delay_ms / 1000)
-    view = current_app.view_functions.get(request.endpoint)
-    counter = getattr(view, "api_counter", None)
     if counter is None:  # the version list and unknown paths answer without a session
         return None
     version = (request.view_args or {}).get("version", "")
@@ -77,6 +82,12 @@ def gate():
         raise ApiError(status, code, message)
     org.store.increment("api_requests", f"endpoint:{counter}")
     return None
+
+
+@bp.teardown_request
+def leave_flight(_error=None) -> None:
+    if request.environ.pop(_IN_FLIGHT, False):
+        current_org().in_flight.leave()
 
 
 @bp.after_request

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
 from flask import current_app, request
 
@@ -10,6 +11,29 @@ from .store import Store
 
 API_VERSIONS = tuple(f"{major}.0" for major in range(50, 63))
 DAILY_API_LIMIT = 15000
+
+
+class InFlight:
+    """How many counted API requests this process is serving right now, and the most at once since the last reset:
+    lets tests see that the panel sends requests concurrently without timing them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.now = 0
+        self.peak = 0
+
+    def enter(self) -> None:
+        with self._lock:
+            self.now += 1
+            self.peak = max(self.peak, self.now)
+
+    def leave(self) -> None:
+        with self._lock:
+            self.now -= 1
+
+    def reset(self) -> None:
+        with self._lock:
+            self.peak = self.now
 
 
 @dataclass
@@ -20,6 +44,7 @@ class LocalOrg:
     token_ttl_s: float
     timezone: str = "Asia/Tokyo"
     jwt_public_key: str | None = None  # PEM; the certificate uploaded to the connected app for the JWT bearer flow
+    in_flight: InFlight = field(default_factory=InFlight)
 
 
 def current_org() -> LocalOrg:

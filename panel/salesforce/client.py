@@ -5,7 +5,10 @@ What this adds to simple-salesforce:
 - a (connect, read) timeout on every request and the route to the local org (`SalesforceSession`);
 - an expired access token (`401 INVALID_SESSION_ID`) is renewed **once** — through the refresh token, or for the
   integration user by signing in again — and the request retried once; `on_token_refreshed` hears about the new
-  token so the caller can store it. A refresh token Salesforce no longer honours raises `ReconnectRequired`;
+  token so the caller can store it. A refresh token Salesforce no longer honours raises `ReconnectRequired`.
+  Requests sent at the same time from several threads (the screen pop's two) that all meet the expired token
+  renew it once: the others wait for that renewal and retry with its token (a rotated refresh token is only good
+  once);
 - failures become the few types of `panel.salesforce.errors`;
 - `api_usage` keeps the latest `Sforce-Limit-Info` reading (API requests used / allowed in the last 24 hours).
 
@@ -15,6 +18,7 @@ Every method is one API request (query_all: one per page). Query text comes from
 from __future__ import annotations
 
 import re
+import threading
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Mapping, Sequence
 from urllib.parse import quote
@@ -69,13 +73,17 @@ class SalesforceClient:
         self.on_token_refreshed = on_token_refreshed
         self._renew = renew
         self.api_usage: ApiUsage | None = None
+        self._renewal = threading.Lock()
+        self._session: SalesforceSession | None = None
         self._sf = self._connect()
 
     def __repr__(self) -> str:  # never show the token
         return f"SalesforceClient({self.instance_url!r}, api_version={self.api_version!r})"
 
     def _connect(self) -> Salesforce:
-        self._session = SalesforceSession(self.instance_url, timeout=self.timeout)
+        # A renewal inside `read_timeout` keeps that block's shorter wait for the retried request.
+        timeout = self._session.timeout if self._session is not None else self.timeout
+        self._session = SalesforceSession(self.instance_url, timeout=timeout)
         return Salesforce(instance_url=self.instance_url, session_id=self.access_token, version=self.api_version,
                           session=self._session, object_pairs_hook=dict)
 
@@ -136,14 +144,13 @@ class SalesforceClient:
         For requests that have something better to show than a long wait: the screen pop falls back to the last
         known answer. A timeout raises SalesforceUnavailable like any other.
         """
-        session = self._session
-        previous = session.timeout
+        previous = self._session.timeout
         if seconds:
-            session.timeout = (previous[0], min(previous[1], float(seconds)))
+            self._session.timeout = (previous[0], min(previous[1], float(seconds)))
         try:
             yield self
         finally:
-            session.timeout = previous
+            self._session.timeout = previous  # the session a renewal inside the block replaced it with, if any
 
     # -- plumbing ----------------------------------------------------------------------------------------------
 
@@ -158,11 +165,12 @@ class SalesforceClient:
                 self.api_usage = ApiUsage(*self._session.api_usage)
 
     def _attempt(self, operation: Callable[[Salesforce], Any]) -> Any:
+        token = self.access_token
         try:
             try:
                 return operation(self._sf)
             except sf_exceptions.SalesforceExpiredSession:
-                self._refresh()
+                self._renew_once(token)
             try:
                 return operation(self._sf)
             except sf_exceptions.SalesforceExpiredSession as error:
@@ -175,6 +183,12 @@ class SalesforceClient:
             raise SalesforceUnavailable(f"Salesforce did not answer: {type(error).__name__}") from error
         except ValueError as error:  # an answer that is not JSON (an HTML maintenance page, a proxy error)
             raise SalesforceUnavailable("Salesforce answered something that is not JSON") from error
+
+    def _renew_once(self, expired: str) -> None:
+        """Renew the `expired` access token unless another thread already has while this one waited."""
+        with self._renewal:
+            if self.access_token == expired:
+                self._refresh()
 
     def _refresh(self) -> None:
         if self._renew is not None:

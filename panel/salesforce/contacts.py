@@ -1,14 +1,18 @@
 """Reading and creating the people a call may belong to: Contacts, Accounts and Leads.
 
-The screen pop costs two API requests and never more. Salesforce's composite resource accepts sObject, query and
-queryAll subrequests but not search, so the SOSL phone search cannot share a request with the queries:
+The screen pop costs two API requests, sent at the same time, so it waits for one round trip. Salesforce's
+composite resource accepts sObject, query and queryAll subrequests but not search, so the SOSL phone search cannot
+share a request with the queries:
 
-1. `search_phone`: one SOSL `FIND {…} IN PHONE FIELDS` over every phone field the pop reads. It returns only Ids,
-   account Ids and phone values: enough for the caller to verify the hits by E.164 before paying for details.
-2. `fetch_cards`: one composite request (three queries) that reads the card details of the verified hits **and**
-   every Contact, Account and Lead changed since `since`. Salesforce's search index lags behind writes by minutes,
-   so a Lead created a moment ago is invisible to SOSL; the second half of each query's WHERE finds it anyway.
-   Child subqueries bring the opportunity data along, so no third request is needed.
+1. `search_cards`: one SOSL `FIND {…} IN PHONE FIELDS` over every phone field the pop reads, returning every card
+   field SOSL can: parent fields such as Account.Name and Owner.Name, but no child subqueries, so the opportunity
+   stage of a Contact or Account found this way is not known yet (`ContactCard.opportunities_known`).
+2. `fetch_cards`: one composite request (three queries) that reads every Contact, Account and Lead changed since
+   `since`, and records asked for by Id (the remembered pick), with their opportunities. Salesforce's search index
+   lags behind writes by minutes, so a Lead created a moment ago is invisible to SOSL; this half finds it anyway.
+
+A card whose opportunities were not read gets its stage with its task lists: `stage_subrequests` ride in the
+lists' composite (`panel.salesforce.tasks.load_lists`), so the stage costs no request of its own.
 
 Everything returned is a plain dataclass; every text value in it came from Salesforce and is untrusted.
 Nothing here imports Flask.
@@ -35,7 +39,10 @@ __all__ = [
     "Opportunity",
     "create_record",
     "fetch_cards",
+    "search_cards",
     "search_phone",
+    "stage_from_answers",
+    "stage_subrequests",
     "search_text",
 ]
 
@@ -82,8 +89,10 @@ class ContactCard:
     """Everything the card shows for one record.
 
     `opportunities` are open ones, most relevant first: for a Contact those it has a contact role on (else its
-    Account's, marked `via_account`), for an Account its own. `lead_status` is set for Leads only. `url` is the
-    Lightning record page, which must open in a new tab (Salesforce refuses to be framed).
+    Account's, marked `via_account`), for an Account its own. `opportunities_known` is False when they were not
+    read (the card came from the search alone): the card then loads its stage with its task lists. `lead_status`
+    is set for Leads only. `url` is the Lightning record page, which must open in a new tab (Salesforce refuses to
+    be framed).
     """
 
     record_id: str
@@ -99,6 +108,7 @@ class ContactCard:
     opportunities: tuple[Opportunity, ...] = ()
     lead_status: str | None = None
     last_modified: str | None = None
+    opportunities_known: bool = True
 
     @property
     def stage(self) -> str | None:
@@ -132,6 +142,15 @@ def lightning_url(instance_url: str, record_type: str, record_id: str) -> str:
 def search_phone(client, find_clause: str) -> list[Match]:
     """SOSL over every phone field the pop reads (one API request). `find_clause` is the escaped `{…}` part."""
     return [_match(record) for record in client.search(queries.screen_pop_phone_search(find_clause))]
+
+
+def search_cards(client, find_clause: str) -> list[ContactCard]:
+    """The screen pop's search (one API request): cards for every hit, without opportunities (SOSL cannot read
+    them). Hits are not verified yet: SOSL matches tokens, not numbers."""
+    return [_card(client.instance_url, _sobject_type(record), record, (),
+                  opportunities_known=_sobject_type(record) == "Lead")
+            for record in client.search(queries.screen_pop_phone_search(find_clause))
+            if _sobject_type(record) in PHONE_FIELDS]
 
 
 def search_text(client, find_clause: str) -> list[Match]:
@@ -232,10 +251,12 @@ def _cards_from_rows(instance_url: str, rows: Mapping[str, list[dict]], *, reque
             cards.append(_card(instance_url, "Account", record, opportunities))
     for record in rows.get("Contact", []):
         own = tuple(_role_opportunities(record))
+        known = True
         if not own and record.get("AccountId"):
-            own = tuple(Opportunity(o.record_id, o.name, o.stage, o.close_date, via_account=True)
-                        for o in account_opportunities.get(record["AccountId"], ()))
-        cards.append(_card(instance_url, "Contact", record, own))
+            # The Account's opportunities stand in; when it was not read, the card loads them with its lists.
+            known = record["AccountId"] in account_opportunities
+            own = _via_account(account_opportunities.get(record["AccountId"], ()))
+        cards.append(_card(instance_url, "Contact", record, own, opportunities_known=known))
     for record in rows.get("Lead", []):
         cards.append(_card(instance_url, "Lead", record, ()))
     return cards
@@ -257,7 +278,12 @@ def _datetime(text) -> datetime | None:
         return None
 
 
-def _card(instance_url: str, record_type: str, record: Mapping, opportunities: tuple[Opportunity, ...]):
+def _via_account(opportunities) -> tuple[Opportunity, ...]:
+    return tuple(Opportunity(o.record_id, o.name, o.stage, o.close_date, via_account=True) for o in opportunities)
+
+
+def _card(instance_url: str, record_type: str, record: Mapping, opportunities: tuple[Opportunity, ...],
+          opportunities_known: bool = True):
     match = _match({**record, "attributes": {"type": record_type}})
     return ContactCard(
         record_id=match.record_id,
@@ -273,6 +299,7 @@ def _card(instance_url: str, record_type: str, record: Mapping, opportunities: t
         opportunities=opportunities,
         lead_status=record.get("Status") if record_type == "Lead" else None,
         last_modified=match.last_modified,
+        opportunities_known=opportunities_known,
     )
 
 
@@ -304,6 +331,50 @@ def _account_opportunities(account: Mapping) -> list[Opportunity]:
     opportunities = [Opportunity(o["Id"], o.get("Name"), o.get("StageName"), o.get("CloseDate"))
                      for o in _children(account, "Opportunities") if not o.get("IsClosed")]
     return sorted(opportunities, key=lambda o: (_close_key(o.close_date), o.record_id))
+
+
+# -- a card's stage, read later -----------------------------------------------------------------------------------
+
+_STAGE_REF = "cardStage"
+_STAGE_ACCOUNT_REF = "cardStageAccount"
+
+
+def stage_subrequests(client, record_type: str, record_id: str) -> list[dict]:
+    """Composite subrequests that read the opportunities of a card found by the search alone; none for a Lead.
+
+    A Contact's contact roles and, through a composite reference, its Account's open opportunities (the fallback)
+    in two subrequests; an Account's own in one. Another feature's composite carries them (the task lists), so
+    the stage costs no request of its own. Read the answers with `stage_from_answers`.
+    """
+    if record_type == "Account":
+        return [_query_subrequest(client, queries.card_stage_account(record_id), _STAGE_REF)]
+    if record_type != "Contact":
+        return []
+    reference = f"@{{{_STAGE_REF}.records[0].AccountId}}"
+    account = _query_subrequest(client, queries.card_stage_account(reference), _STAGE_ACCOUNT_REF)
+    account["url"] = account["url"].replace(quote(reference, safe=""), reference)
+    return [_query_subrequest(client, queries.card_stage_contact(record_id), _STAGE_REF), account]
+
+
+def stage_from_answers(record_type: str, answers: Sequence[Mapping]) -> tuple[Opportunity, ...] | None:
+    """The card's open opportunities, most relevant first, from the answers to `stage_subrequests` (in order);
+    None when Salesforce did not say (the record is gone or a subrequest failed)."""
+    try:
+        rows = _records_of(answers[0]) if answers else []
+    except SalesforceRequestError:
+        return None
+    if not rows:
+        return None
+    if record_type == "Account":
+        return tuple(_account_opportunities(rows[0]))
+    own = tuple(_role_opportunities(rows[0]))
+    if own or not rows[0].get("AccountId"):
+        return own
+    try:  # the Contact has an Account, so a failure of its subrequest leaves the stage unknown
+        accounts = _records_of(answers[1]) if len(answers) > 1 else []
+    except SalesforceRequestError:
+        return None
+    return _via_account(_account_opportunities(accounts[0])) if accounts else ()
 
 
 # -- quick create -------------------------------------------------------------------------------------------------

@@ -21,6 +21,14 @@ from typing import Iterable
 
 from simple_salesforce import format_soql
 
+
+def _reference_or_escaped(value: str) -> str:
+    """A value quoted for SOQL, or a composite reference left as is (Salesforce resolves it before parsing)."""
+    if value.startswith("@{") and value.endswith("}"):
+        return value
+    return format_soql("{}", value)[1:-1]
+
+
 # Users --------------------------------------------------------------------------------------------------------------
 _USER_FIELDS = "Id, Name, Username, Email, IsActive, TimeZoneSidKey, LanguageLocaleKey"
 
@@ -50,13 +58,18 @@ CONTRACT_QUERIES: list[tuple[str, str]] = [
 
 # Screen pop ------------------------------------------------------------------------------------------------------
 # Fields a card shows, per object. Opportunities come along as child subqueries: a Contact's through its contact
-# roles, an Account's own open ones (the Contact card falls back to its Account's when it has no role).
-_POP_CONTACT_FIELDS = ("Id, Name, Title, Email, AccountId, Account.Name, Owner.Name, LastModifiedDate, Phone, "
-                       "MobilePhone, HomePhone, OtherPhone, AssistantPhone, (SELECT OpportunityId, IsPrimary, "
-                       "Opportunity.Name, Opportunity.StageName, Opportunity.CloseDate, Opportunity.IsClosed "
-                       "FROM OpportunityContactRoles)")
-_POP_ACCOUNT_FIELDS = ("Id, Name, Phone, Owner.Name, LastModifiedDate, (SELECT Id, Name, StageName, CloseDate, "
-                       "IsClosed FROM Opportunities WHERE IsClosed = false ORDER BY CloseDate ASC LIMIT 5)")
+# roles, an Account's own open ones (the Contact card falls back to its Account's when it has no role). SOSL's
+# RETURNING takes parent fields (Account.Name, Owner.Name) but no child subqueries: the search reads the details
+# alone, and a card found only by the search gets its stage with its task lists (`card_stage_*` below).
+_POP_CONTACT_DETAILS = ("Id, Name, Title, Email, AccountId, Account.Name, Owner.Name, LastModifiedDate, Phone, "
+                        "MobilePhone, HomePhone, OtherPhone, AssistantPhone")
+_CONTACT_ROLES = ("(SELECT OpportunityId, IsPrimary, Opportunity.Name, Opportunity.StageName, "
+                  "Opportunity.CloseDate, Opportunity.IsClosed FROM OpportunityContactRoles)")
+_POP_CONTACT_FIELDS = f"{_POP_CONTACT_DETAILS}, {_CONTACT_ROLES}"
+_POP_ACCOUNT_DETAILS = "Id, Name, Phone, Owner.Name, LastModifiedDate"
+_OPEN_OPPORTUNITIES = ("(SELECT Id, Name, StageName, CloseDate, IsClosed FROM Opportunities WHERE IsClosed = false "
+                       "ORDER BY CloseDate ASC LIMIT 5)")
+_POP_ACCOUNT_FIELDS = f"{_POP_ACCOUNT_DETAILS}, {_OPEN_OPPORTUNITIES}"
 _POP_LEAD_FIELDS = "Id, Name, Title, Email, Company, Status, Owner.Name, LastModifiedDate, Phone, MobilePhone"
 _POP_CARD_FIELDS = {"Contact": _POP_CONTACT_FIELDS, "Account": _POP_ACCOUNT_FIELDS, "Lead": _POP_LEAD_FIELDS}
 # A number can be every Contact's company main line; more hits than this are not a screen pop any more.
@@ -65,12 +78,12 @@ POP_CARD_ROWS = 2000  # one page of query results
 
 
 def screen_pop_phone_search(find_clause: str) -> str:
-    """SOSL for a caller's number. `find_clause` is `panel.phone.sosl_find_clause(...)`: every term escaped."""
+    """SOSL for a caller's number, with every card field but the opportunities (SOSL takes no child subqueries).
+    `find_clause` is `panel.phone.sosl_find_clause(...)`: every term escaped."""
     return (f"FIND {find_clause} IN PHONE FIELDS RETURNING "
-            f"Contact(Id, AccountId, Phone, MobilePhone, HomePhone, OtherPhone, AssistantPhone "
-            f"LIMIT {POP_MAX_PER_OBJECT}), "
-            f"Account(Id, Phone LIMIT {POP_MAX_PER_OBJECT}), "
-            f"Lead(Id, Phone, MobilePhone WHERE IsConverted = false LIMIT {POP_MAX_PER_OBJECT})")
+            f"Contact({_POP_CONTACT_DETAILS} LIMIT {POP_MAX_PER_OBJECT}), "
+            f"Account({_POP_ACCOUNT_DETAILS} LIMIT {POP_MAX_PER_OBJECT}), "
+            f"Lead({_POP_LEAD_FIELDS} WHERE IsConverted = false LIMIT {POP_MAX_PER_OBJECT})")
 
 
 def screen_pop_text_search(find_clause: str) -> str:
@@ -128,6 +141,17 @@ def screen_pop_card_by_id(record_type: str, record_id: str) -> str:
     return format_soql(f"SELECT {_POP_CARD_FIELDS[record_type]} FROM {record_type} WHERE Id = {{}}", record_id)
 
 
+def card_stage_contact(contact_id: str) -> str:
+    """A Contact's open opportunities through its contact roles, and its Account for the fallback."""
+    return format_soql(f"SELECT Id, AccountId, {_CONTACT_ROLES} FROM Contact WHERE Id = {{}}", contact_id)
+
+
+def card_stage_account(account_id: str) -> str:
+    """An Account's open opportunities. `account_id` may be a composite reference (`@{ref.records[0].AccountId}`),
+    which Salesforce resolves before parsing, so it is quoted like a value."""
+    return f"SELECT Id, {_OPEN_OPPORTUNITIES} FROM Account WHERE Id = '{_reference_or_escaped(account_id)}'"
+
+
 SCREEN_POP_CONTRACT_QUERIES = [
     ("screen pop: phone search", screen_pop_phone_search('{"0312345678" OR "81312345678" OR "03-1234-5678"}')),
     ("screen pop: text search", screen_pop_text_search('{"山田"}')),
@@ -139,6 +163,10 @@ SCREEN_POP_CONTRACT_QUERIES = [
                                                            datetime(2024, 1, 1, tzinfo=timezone.utc))),
     ("screen pop: lead cards", screen_pop_lead_cards([], datetime(2024, 1, 1, tzinfo=timezone.utc))),
     ("screen pop: lead card by id", screen_pop_card_by_id("Lead", "00Q000000000001EAA")),
+    ("screen pop: recent changes and the remembered pick", screen_pop_contact_cards(
+        ["003000000000002AAA"], datetime(2024, 1, 1, tzinfo=timezone.utc), ["%678%"])),
+    ("screen pop: a contact's stage", card_stage_contact("003000000000001AAA")),
+    ("screen pop: an account's stage", card_stage_account("001000000000001AAA")),
 ]
 
 CONTRACT_QUERIES.extend(SCREEN_POP_CONTRACT_QUERIES)
@@ -190,12 +218,6 @@ def task_account_with_opportunities(account_id: str) -> str:
     Salesforce resolves before parsing, so it is quoted like a value."""
     return (f"SELECT Id, Name, (SELECT Id, Name, StageName FROM Opportunities WHERE IsClosed = false "
             f"ORDER BY CloseDate ASC LIMIT 20) FROM Account WHERE Id = '{_reference_or_escaped(account_id)}'")
-
-
-def _reference_or_escaped(value: str) -> str:
-    if value.startswith("@{") and value.endswith("}"):
-        return value
-    return format_soql("{}", value)[1:-1]
 
 
 TASKS_CONTRACT_QUERIES = [

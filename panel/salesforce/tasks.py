@@ -2,7 +2,9 @@
 
 Costs, in API requests (a composite request counts as one):
 
-- both lists of a record, first page each: one composite holding two Task queries (`load_lists`);
+- both lists of a record, first page each: one composite holding two Task queries (`load_lists`); for a card the
+  screen pop's search alone found, the same composite also reads the card's opportunity stage
+  (`panel.salesforce.contacts.stage_subrequests`);
 - the next page of one list ("more"): one query (`load_page`);
 - a write (create, edit, mark done) and both lists re-read after it: one composite, so the agent sees the result
   at once without a second round trip (`create_open_task`, `update_task`, `mark_done`);
@@ -26,8 +28,8 @@ from datetime import date, datetime
 from typing import Literal, Mapping, Sequence
 from urllib.parse import quote, urlencode
 
-from panel.salesforce import queries
-from panel.salesforce.contacts import FieldProblem
+from panel.salesforce import contacts, queries
+from panel.salesforce.contacts import FieldProblem, Opportunity
 from panel.salesforce.errors import SalesforceRequestError
 
 __all__ = [
@@ -114,8 +116,11 @@ class TaskPage:
 
 @dataclass(frozen=True)
 class TaskLists:
+    """Both first pages; `opportunities` is the card's stage when it was asked for and Salesforce said (else None)."""
+
     next_steps: TaskPage
     past_activities: TaskPage
+    opportunities: tuple[Opportunity, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -147,10 +152,17 @@ class RelationRefused(ValueError):
 
 # -- reading -------------------------------------------------------------------------------------------------------
 
-def load_lists(client, record_type: str, record_id: str, *, today: date) -> TaskLists:
-    """The first page of both lists, in one API request."""
-    answers = client.composite([_list_subrequest(client, kind, record_type, record_id, 0) for kind in LIST_KINDS])
-    return _lists_from(answers, today)
+def load_lists(client, record_type: str, record_id: str, *, today: date, with_stage: bool = False) -> TaskLists:
+    """The first page of both lists, in one API request; `with_stage` also reads the record's open opportunities
+    (the card's stage, when the screen pop could not) in that same request."""
+    lists = [_list_subrequest(client, kind, record_type, record_id, 0) for kind in LIST_KINDS]
+    stage = contacts.stage_subrequests(client, record_type, record_id) if with_stage else []
+    answers = client.composite(lists + stage)
+    found = _lists_from(answers[:len(lists)], today)
+    if not stage:
+        return found
+    return TaskLists(found.next_steps, found.past_activities,
+                     contacts.stage_from_answers(record_type, answers[len(lists):]))
 
 
 def load_page(client, kind: ListKind, record_type: str, record_id: str, *, offset: int, today: date) -> TaskPage:

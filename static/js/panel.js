@@ -11,4 +11,15 @@
       if (heading) { heading.focus({ preventScroll: false }); }
     }
   });
+
+  // Quick-create: a field required for some record types only (data-required-for="Lead") gets its marker and its
+  // `required` attribute when that type is chosen. The server renders the first state and validates every submit.
+  document.addEventListener("change", function (event) {
+    var radio = event.target;
+    if (!radio.matches || !radio.matches('.quick-create input[name="record_type"]')) { return; }
+    radio.form.querySelectorAll("[data-required-for]").forEach(function (element) {
+      var wanted = element.getAttribute("data-required-for").split(" ").indexOf(radio.value) !== -1;
+      if (element.tagName === "INPUT") { element.required = wanted; } else { element.hidden = !wanted; }
+    });
+  });
 })();
