@@ -25,6 +25,7 @@ from authlib.integrations.base_client import MismatchingStateError, OAuthError
 from authlib.integrations.flask_client import OAuth
 from flask import Blueprint, Flask, current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from panel.extensions import db
@@ -72,11 +73,18 @@ class SignedOut(ReconnectRequired):
     """Nobody is signed in on this browser (as opposed to a grant Salesforce stopped honouring)."""
 
 
+# Built once, with a bound id: every signed-in request reads its connection row, and `Session.get` would build and
+# key a new statement each time. No autoflush, as with `Session.get`.
+_CONNECTION_BY_ID = select(SalesforceConnection).where(SalesforceConnection.id == bindparam("id")) \
+    .execution_options(autoflush=False)
+
+
 def current_connection() -> SalesforceConnection | None:
     """The signed-in user's connection, or None when signed out (or signed out elsewhere)."""
     if "panel_connection" not in g:
         connection_id = session.get(SESSION_KEY)
-        connection = db.session.get(SalesforceConnection, connection_id) if isinstance(connection_id, int) else None
+        connection = db.session.execute(_CONNECTION_BY_ID, {"id": connection_id}).scalar_one_or_none() \
+            if isinstance(connection_id, int) else None
         g.panel_connection = connection if connection is not None and connection.is_signed_in else None
     return g.panel_connection
 

@@ -78,8 +78,8 @@ class PanelSessionInterface(SecureCookieSessionInterface):
 
     def open_session(self, app: Flask, request) -> PanelSession | None:
         token = request.headers.get(TOKEN_HEADER)
-        serializer = self.token_serializer(app)
-        if token and serializer is not None:
+        serializer = self.token_serializer(app) if token else None  # built only when needed: most requests have none
+        if serializer is not None:
             try:
                 data = serializer.loads(token, max_age=token_ttl(app))
             except BadSignature:

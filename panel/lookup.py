@@ -329,7 +329,7 @@ def pop(agent: Agent, raw_phone: str | None, client_source, *, choose: bool = Fa
         return PopResult("unknown_caller", raw)
     if refresh:
         cache.delete(_fresh_key(agent, number.e164))
-    pick = picks.remembered_pick(agent.org_id, number.e164)
+    pick = picks.pick_for_pop(agent.org_id, number.e164)
     snapshot, failure = _snapshot(agent, number, client_source,
                                   (pick.record_type, pick.record_id) if pick is not None else None)
     if snapshot is None:

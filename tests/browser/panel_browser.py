@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
@@ -126,7 +127,11 @@ def new_browser(tmp_path_factory):
 
 
 def wait_for(driver, condition, timeout: float = WAIT_S, message: str = ""):
-    return WebDriverWait(driver, timeout, poll_frequency=0.05).until(condition, message)
+    # htmx swaps whole fragments: an element found a moment ago may be replaced before it is read, so a stale
+    # reference means "look again", not a failure (NoSuchElement likewise: the swap may be under way).
+    return WebDriverWait(driver, timeout, poll_frequency=0.05,
+                         ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)
+                         ).until(condition, message)
 
 
 def element(driver, css: str, timeout: float = WAIT_S):
