@@ -33,6 +33,7 @@ from datetime import datetime, timezone
 from typing import Any, Iterator, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from flask import current_app
 from sqlalchemy import Boolean, DateTime, Float, Integer, String, Text, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
@@ -268,13 +269,15 @@ def _release(call_id: str, owner: str) -> None:
 
 
 @contextmanager
-def call_lease(call_id: str, *, wait_s: float = 0.0, ttl_s: float = LEASE_TTL_S,
+def call_lease(call_id: str, *, wait_s: float = 0.0, ttl_s: float | None = None,
                create: dict[str, Any] | None = None) -> Iterator[CallRecord]:
     """Hold the call's lease while the block runs; yields the call's row (created from `create` if missing).
 
     Raises `CallBusy` when another holder keeps it longer than `wait_s`. The block commits its own changes; the
     lease is released (and anything uncommitted rolled back) however the block ends.
     """
+    if ttl_s is None:
+        ttl_s = float(current_app.config.get("PANEL_CALL_LEASE_TTL_S") or LEASE_TTL_S)
     ensure_call(call_id, **(create or {}))
     owner = uuid.uuid4().hex
     deadline = time.monotonic() + wait_s

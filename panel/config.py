@@ -74,13 +74,15 @@ _STRINGS = ("SECRET_KEY", "SALESFORCE_LOGIN_URL", "SALESFORCE_CLIENT_ID", "SALES
             "SALESFORCE_API_VERSION", "SALESFORCE_SCOPE", "SALESFORCE_JWT_USERNAME", "DATABASE_URL", "REDIS_URL",
             "PANEL_TOKEN_KEY", "PANEL_WEBHOOK_SECRET", "PANEL_WEBHOOK_PREVIOUS_SECRET", "PANEL_DEFAULT_REGION",
             "PANEL_TIMEZONE", "PANEL_FRAME_ANCESTORS", "PANEL_REVIEWERS", "PANEL_ADMINS",
-            "LOCALORG_URL")  # a separate `python -m panel.worker` must reach the local org `make run` serves
+            # a separate `python -m panel.worker` must reach the local org and the queue `make run` uses
+            "LOCALORG_URL", "PANEL_JOBS_SQLITE")
 # Read here so that a bad value stops the start instead of being ignored later (see _check for their rules).
 _CHECKED_STRINGS = ("PANEL_MATCH_PRIORITY", "PANEL_TASK_LANGUAGE", "PANEL_CALL_EXTERNAL_ID_FIELD",
                     "PANEL_TASK_SUBJECT_TEMPLATE")
 _NUMBERS = {"PANEL_LOCALORG_SEARCH_LAG_S": float, "PANEL_LOCALORG_LATENCY_MS": int, "PANEL_POP_CACHE_TTL_S": int,
             "PANEL_POP_LAST_KNOWN_TTL_S": int, "PANEL_SEARCH_LAG_S": int, "PANEL_CALL_RETRY_FOR_S": float,
-            "PANEL_CALL_TIMEOUT_S": float, "PANEL_POP_TIMEOUT_S": float}
+            "PANEL_CALL_TIMEOUT_S": float, "PANEL_POP_TIMEOUT_S": float,
+            "PANEL_CALL_LEASE_TTL_S": float, "PANEL_CALL_RETRY_BASE_S": float, "PANEL_CALL_RETRY_CAP_S": float}
 _FLAGS = ("PANEL_LOG_INTERNAL_CALLS", "PANEL_LOG_MISSED_CALLS")
 _FLAG_WORDS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False,
                "off": False}
@@ -193,7 +195,7 @@ def _is_loopback_ip(host: str | None) -> bool:
         return False
 
 
-def _check(config: Mapping[str, Any]) -> None:
+def _check(config: MutableMapping[str, Any]) -> None:
     for source in config["PANEL_FRAME_ANCESTORS"]:
         if source == "*" or source.endswith(":"):
             raise ConfigError(f"PANEL_FRAME_ANCESTORS must name the dialer's origins (such as "
@@ -217,6 +219,7 @@ def _check(config: Mapping[str, Any]) -> None:
         if not named or any(name not in _MATCH_TYPES for name in named) or len(set(named)) != len(named):
             raise ConfigError(f"PANEL_MATCH_PRIORITY must list {', '.join(_MATCH_TYPES)} (each at most once, "
                               f"comma-separated, in the order to prefer), not {priority!r}")
+        config["PANEL_MATCH_PRIORITY"] = tuple(named)  # parsed once here, not on every pop
     language = config.get("PANEL_TASK_LANGUAGE")
     if language and language not in ("ja", "en"):
         raise ConfigError(f"PANEL_TASK_LANGUAGE must be ja or en (or unset: each agent's language), not {language!r}")

@@ -100,9 +100,8 @@ huey = Huey("panel", results=False, storage_class=MemoryStorage)
 # -- configuration --------------------------------------------------------------------------------------------------
 
 def _setting(name: str, default: Any = None) -> Any:
+    """An app setting (panel.config has read and checked the environment once, at start-up)."""
     value = current_app.config.get(name)
-    if value is None:
-        value = os.environ.get(name)
     return default if value is None or value == "" else value
 
 
@@ -119,7 +118,7 @@ def _number(name: str, default: float) -> float:
 
 
 def logging_settings() -> LoggingSettings:
-    """The admin's call-logging choices, from the app config or the environment (see docs/call-events.md)."""
+    """The admin's call-logging choices, from the app config (see docs/call-events.md)."""
     return LoggingSettings(
         log_internal=_flag("PANEL_LOG_INTERNAL_CALLS"),
         log_missed=_flag("PANEL_LOG_MISSED_CALLS"),
@@ -145,19 +144,18 @@ def local_date(moment: datetime, tz_name: str) -> date:
 
 def init_app(app: Flask) -> None:
     """Point the queue at the app's storage and let jobs run inside this app. Call once from `create_app`."""
-    redis_url = app.config.get("REDIS_URL") or os.environ.get("REDIS_URL")
+    redis_url = app.config.get("REDIS_URL")
     if app.config.get("PANEL_JOBS_MEMORY"):
         huey.storage_class, huey.storage_kwargs = MemoryStorage, {}
     elif redis_url:
         huey.storage_class, huey.storage_kwargs = RedisStorage, {"url": redis_url}
     else:
         os.makedirs(app.instance_path, exist_ok=True)
-        filename = (app.config.get("PANEL_JOBS_SQLITE") or os.environ.get("PANEL_JOBS_SQLITE")
-                    or os.path.join(app.instance_path, "jobs.sqlite3"))
+        filename = app.config.get("PANEL_JOBS_SQLITE") or os.path.join(app.instance_path, "jobs.sqlite3")
         huey.storage_class, huey.storage_kwargs = SqliteStorage, {"filename": filename, "timeout": 30}
     huey.storage = huey.create_storage()
     huey.flask_app = app
-    template = app.config.get("PANEL_TASK_SUBJECT_TEMPLATE") or os.environ.get("PANEL_TASK_SUBJECT_TEMPLATE")
+    template = app.config.get("PANEL_TASK_SUBJECT_TEMPLATE")
     if template:
         try:
             validate_subject_template(template)

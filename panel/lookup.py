@@ -142,10 +142,8 @@ def _region() -> str:
 
 
 def _priority() -> tuple[str, ...]:
-    configured = _setting("PANEL_MATCH_PRIORITY", DEFAULT_PRIORITY)
-    if isinstance(configured, str):
-        configured = [part.strip() for part in configured.split(",") if part.strip()]
-    return tuple(configured) or DEFAULT_PRIORITY
+    """panel.config has checked the setting and made it a tuple."""
+    return tuple(_setting("PANEL_MATCH_PRIORITY", None) or DEFAULT_PRIORITY)
 
 
 def _ttl(name: str, default: int) -> int:
@@ -335,8 +333,7 @@ def pop(agent: Agent, raw_phone: str | None, client_source, *, choose: bool = Fa
     if snapshot is None:
         return PopResult("unavailable", raw, number, failure=failure)
     stale_since = snapshot.fetched_at if failure else None
-    # getattr: snapshots cached by an earlier release of the panel lack the field.
-    if pick is not None and not failure and pick.record_id[:15] in getattr(snapshot, "without_number", ()):
+    if pick is not None and not failure and pick.record_id[:15] in snapshot.without_number:
         # Someone changed the picked record's phone: the pick answered "who has this number", which it no longer
         # does, so it is forgotten rather than reapplied should the number come back.
         picks.forget_pick(agent.org_id, number.e164)

@@ -27,6 +27,8 @@ from huey.consumer import Consumer
 from panel.config import ConfigError
 
 DEFAULT_THREADS = 2
+# On the SQLite queue an idle worker polls; an ended call should not wait seconds for it (Redis pushes instead).
+POLL_MAX_DELAY_S = 0.25
 SHUTDOWN_TIMEOUT_S = 60  # a job is a few Salesforce requests with 10 s read timeouts
 
 
@@ -40,17 +42,19 @@ def _threads(value: str | None) -> int:
     return threads
 
 
-def build_consumer(threads: int) -> Consumer:
-    """The consumer for the configured queue; refuses the in-memory queue, which no web process could reach."""
+def build_consumer(threads: int, overrides: dict | None = None) -> Consumer:
+    """The consumer for the configured queue; refuses the in-memory queue, which no web process could reach.
+
+    `overrides` are app settings on top of the environment (the benchmark points the worker at its own files)."""
     from panel import create_app, jobs
 
-    app = create_app()
+    app = create_app(overrides)
     if app.config.get("PANEL_JOBS_MEMORY"):
         raise ConfigError("PANEL_JOBS_MEMORY keeps the queue inside one process; a separate worker cannot see it")
     jobs.huey.flask_app = app
     # SIGTERM (what process managers send) is the graceful stop; running jobs get SHUTDOWN_TIMEOUT_S to finish.
     return Consumer(jobs.huey, workers=threads, worker_type="thread", periodic=True, initial_delay=0.1,
-                    backoff=1.15, max_delay=2.0, scheduler_interval=1, check_worker_health=True,
+                    backoff=1.15, max_delay=POLL_MAX_DELAY_S, scheduler_interval=1, check_worker_health=True,
                     shutdown_timeout=SHUTDOWN_TIMEOUT_S, graceful_signal="TERM")
 
 

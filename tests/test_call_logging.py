@@ -643,7 +643,7 @@ def test_the_worker_refuses_a_bad_thread_count_with_a_clear_message(capsys, thre
 def test_the_worker_refuses_the_in_memory_queue_no_web_process_could_reach(monkeypatch, capsys, localorg, tmp_path):
     from panel import create_app, worker
 
-    monkeypatch.setattr("panel.create_app", lambda: create_app({
+    monkeypatch.setattr("panel.create_app", lambda overrides=None: create_app({
         "PANEL_JOBS_MEMORY": True, "LOCALORG_URL": localorg.url, "SECRET_KEY": "k",
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'panel.sqlite3'}"}))
     assert worker.main([]) == 2

@@ -158,7 +158,7 @@ def test_a_bad_value_is_refused_naming_the_variable_and_the_value(tmp_path, name
     ("PANEL_LOG_MISSED_CALLS", "OFF", False),
     ("PANEL_POP_CACHE_TTL_S", "30", 30),
     ("PANEL_CALL_RETRY_FOR_S", "3600.5", 3600.5),
-    ("PANEL_MATCH_PRIORITY", "Lead, Contact, Account", "Lead, Contact, Account"),
+    ("PANEL_MATCH_PRIORITY", "Lead, Contact, Account", ("Lead", "Contact", "Account")),
     ("PANEL_TASK_LANGUAGE", "en", "en"),
     ("PANEL_CALL_EXTERNAL_ID_FIELD", "Panel_Call_Key__c", "Panel_Call_Key__c"),
     ("PANEL_DEFAULT_REGION", "us", "us"),
