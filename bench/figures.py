@@ -316,10 +316,9 @@ def pids_named(name: str) -> list[int]:
     return found
 
 
-def webhook_ingestion(endpoints: Endpoints, events: int, senders: int, web_pids: list[int] = (),
-                      job_pids: list[int] = ()) -> list[Figure]:
+def _signed_events(endpoints: Endpoints, events: int) -> list:
     """Distinct signed events (internal calls of an agent with no Salesforce connection, so the jobs they cause
-    stay off the API) posted as fast as `senders` dialer connections can; every one must be acknowledged 202."""
+    stay off the API), three per call."""
     work = []
     for index in range(0, events, 3):
         call_id = f"load-{uuid.uuid4().hex[:12]}"
@@ -329,38 +328,102 @@ def webhook_ingestion(endpoints: Endpoints, events: int, senders: int, web_pids:
             work.append(("POST", "/webhooks/calls", raw,
                          lambda raw=raw: {"Content-Type": "application/json",
                                           **signature_headers(endpoints.webhook_secret, raw, int(time.time()))}))
-    others = {"job worker": list(job_pids), "PostgreSQL": pids_named("postgres"),
-              "Redis": pids_named("redis-server")}
-    cpu_before = cpu_seconds(list(web_pids))
-    others_before = {name: cpu_seconds(pids) for name, pids in others.items()}
-    seconds, latencies, statuses = _load(endpoints.panel, work, senders)
-    cpu_ms = (cpu_seconds(list(web_pids)) - cpu_before) * 1000 / max(1, len(work))
-    shares = {name: (cpu_seconds(pids) - others_before[name]) * 1000 / max(1, len(work))
-              for name, pids in others.items()}
-    accepted = statuses.get(202, 0)
-    note = (f"{len(work)} events, {senders} senders, answers {dict(sorted(statuses.items()))}; CPU per event "
-            f"meanwhile: " + ", ".join(f"{name} {value:.2f} ms" for name, value in shares.items())
-            + f", the driver {_load.client_cpu_ms:.2f} ms")
-    return [
-        Figure("webhook_events_per_s", "webhook ingestion, durable 202", accepted / seconds, "ev/s", 1000, "min",
-               note),
-        Figure("webhook_p99_ms", "webhook ack p99", percentile(latencies, 0.99), "ms", 25, "max",
-               f"p50 {percentile(latencies, 0.5):.1f} ms"),
-        Figure("webhook_cpu_ms", "web worker CPU per webhook event", cpu_ms, "ms", 2000 / 1000, "max",
-               "the whole budget of 2 cores at 1,000 events/s (less affected by other load than the rate)"),
-    ]
+    return work
+
+
+class _CpuMeter:
+    """CPU time of groups of processes over a run. A group given by name (e.g. PostgreSQL's server processes) is
+    looked up again at the end, so backends that started during the run count too."""
+
+    def __init__(self, groups: dict) -> None:
+        self.groups = groups
+        self.before = {name: self._times(name) for name in groups}
+
+    def _pids(self, name: str) -> list[int]:
+        members = self.groups[name]
+        return pids_named(members) if isinstance(members, str) else list(members)
+
+    def _times(self, name: str) -> dict[int, float]:
+        return {pid: cpu_seconds([pid]) for pid in self._pids(name)}
+
+    def per_request_ms(self, requests_done: int) -> dict[str, float]:
+        shares = {}
+        for name in self.groups:
+            after = self._times(name)
+            used = sum(value - self.before[name].get(pid, 0.0) for pid, value in after.items())
+            shares[name] = used * 1000 / max(1, requests_done)
+        return shares
+
+
+def settle(ledger: Ledger, timeout_s: float = 300) -> float:
+    """Wait until the job worker has folded in every stored event; the seconds it took."""
+    started = time.perf_counter()
+    while ledger.unprocessed_events() and time.perf_counter() - started < timeout_s:
+        time.sleep(0.1)
+    return time.perf_counter() - started
+
+
+def webhook_ingestion(stack: Stack, ledger: Ledger, events: int, senders: int, warmup: int = 300) -> list[Figure]:
+    """Signed events posted as fast as `senders` dialer connections can; every one must be acknowledged 202.
+
+    Twice: with the job worker folding the events in on the same 2 cores meanwhile (everything on one machine),
+    and with it paused, as when the workers run on other machines (the deployment recipe); then the time the
+    worker took to catch up is the note. Each run starts with the worker's backlog empty, after `warmup` untimed
+    events have opened every web process's connections."""
+    endpoints = stack.endpoints
+    _load(endpoints.panel, _signed_events(endpoints, warmup), senders)
+    settle(ledger)
+    figures = []
+    for alone in (False, True):
+        work = _signed_events(endpoints, events)
+        meter = _CpuMeter({"web": stack.web_worker_pids(),
+                           "job worker": [w.pid for w in stack.workers if w is not None],
+                           "PostgreSQL": "postgres", "Redis": "redis-server"})
+        if alone:
+            stack.pause_workers(True)
+        try:
+            seconds, latencies, statuses = _load(endpoints.panel, work, senders)
+        finally:
+            if alone:
+                stack.pause_workers(False)
+        shares = meter.per_request_ms(len(work))
+        caught_up = settle(ledger)
+        accepted = statuses.get(202, 0)
+        others = {name: value for name, value in shares.items() if name != "web" and (value or not alone)}
+        note = (f"{len(work)} events, {senders} senders, answers {dict(sorted(statuses.items()))}; CPU per event "
+                f"meanwhile: " + ", ".join(f"{name} {value:.2f} ms" for name, value in others.items())
+                + f", the driver {_load.client_cpu_ms:.2f} ms")
+        if alone:
+            note += f"; the paused worker then caught up in {caught_up:.1f} s"
+        suffix = ", job worker elsewhere" if alone else ""
+        key = "_web_tier" if alone else ""
+        figures += [
+            Figure(f"webhook_events_per_s{key}", f"webhook ingestion, durable 202{suffix}", accepted / seconds,
+                   "ev/s", 1000, "min", note),
+            Figure(f"webhook_p99_ms{key}", f"webhook ack p99{suffix}", percentile(latencies, 0.99), "ms", 25, "max",
+                   f"p50 {percentile(latencies, 0.5):.1f} ms"),
+        ]
+        if not alone:
+            figures.append(Figure("webhook_cpu_ms", "web worker CPU per webhook event", shares["web"], "ms",
+                                  2000 / 1000, "max", "the whole budget of 2 cores at 1,000 events/s (less affected "
+                                                      "by other load than the rate)"))
+    return figures
 
 
 def warm_panel_throughput(http: requests.Session, endpoints: Endpoints, numbers: list[str], total: int,
-                          senders: int, web_pids: list[int] = ()) -> list[Figure]:
-    """Warm pops (cached answers) from `senders` signed-in connections at once."""
+                          senders: int, web_pids: list[int] = (), warmup: int = 500) -> list[Figure]:
+    """Warm pops (cached answers) from `senders` signed-in connections at once, after `warmup` untimed ones."""
     cookie = session_cookie(http)
     for number in numbers:  # make sure every one is cached
         pop(http, endpoints, number).raise_for_status()
     from urllib.parse import urlencode
 
-    work = [("GET", "/panel?" + urlencode({"phone": numbers[i % len(numbers)], "direction": "inbound"}), None,
-             {"Cookie": cookie, "HX-Request": "true"}) for i in range(total)]
+    def pops(count: int) -> list:
+        return [("GET", "/panel?" + urlencode({"phone": numbers[i % len(numbers)], "direction": "inbound"}), None,
+                 {"Cookie": cookie, "HX-Request": "true"}) for i in range(count)]
+
+    _load(endpoints.panel, pops(warmup), senders)
+    work = pops(total)
     cpu_before = cpu_seconds(list(web_pids))
     seconds, latencies, statuses = _load(endpoints.panel, work, senders)
     cpu_ms = (cpu_seconds(list(web_pids)) - cpu_before) * 1000 / max(1, total)

@@ -193,6 +193,12 @@ class Stack:
         self.workers[index] = process
         return index
 
+    def pause_workers(self, paused: bool) -> None:
+        """SIGSTOP / SIGCONT every job worker: the web tier measured alone, as with workers on other machines."""
+        for process in self.workers:
+            if process is not None and process.poll() is None:
+                os.killpg(process.pid, signal.SIGSTOP if paused else signal.SIGCONT)
+
     def kill_worker(self, index: int = 0) -> None:
         """SIGKILL: the worker dies mid-job, as on an OOM kill or a lost machine (no graceful shutdown)."""
         process = self.workers[index]
@@ -278,6 +284,13 @@ class Ledger:
                                    {"c": call_id}).scalar()
             held = conn.execute(text("SELECT lease_owner FROM calls WHERE call_id = :c"), {"c": call_id}).scalar()
         return not waiting and held is None
+
+    def unprocessed_events(self) -> int:
+        """Stored events no job has folded in yet (the job worker's backlog)."""
+        from sqlalchemy import text
+
+        with self.engine.connect() as conn:
+            return conn.execute(text("SELECT COUNT(*) FROM call_events WHERE NOT processed")).scalar()
 
     def warmed(self, call_id: str) -> bool:
         return bool(self._one("SELECT warmed FROM calls WHERE call_id = :c", call_id))

@@ -278,18 +278,24 @@ def call_lease(call_id: str, *, wait_s: float = 0.0, ttl_s: float | None = None,
     """
     if ttl_s is None:
         ttl_s = float(current_app.config.get("PANEL_CALL_LEASE_TTL_S") or LEASE_TTL_S)
-    ensure_call(call_id, **(create or {}))
     owner = uuid.uuid4().hex
     deadline = time.monotonic() + wait_s
     delay = 0.02
+    # The lease is asked for first: the call's row exists for every event but its first, so the row is only
+    # looked for (and made) when the lease cannot be had.
+    made = False
     while not _try_lease(call_id, owner, ttl_s):
+        if not made and find_call(call_id) is None:
+            ensure_call(call_id, **(create or {}))
+            made = True
+            continue
+        db.session.rollback()
         if time.monotonic() >= deadline:
             raise CallBusy(f"call {call_id} is being updated by another worker")
         time.sleep(delay)
         delay = min(delay * 1.5, 0.5)
     try:
-        record = find_call(call_id)
-        db.session.refresh(record)
+        record = find_call(call_id)  # read after the lease's commit expired every loaded row: current values
         yield record
     finally:
         _release(call_id, owner)

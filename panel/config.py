@@ -54,6 +54,10 @@ DEFAULTS: dict[str, Any] = {
     "PANEL_ADMINS": None,  # who may open /admin/doctor; unset: the reviewers
     "PANEL_LOCALORG_SEARCH_LAG_S": 60.0,
     "PANEL_LOCALORG_LATENCY_MS": 0,
+    # Connections each process keeps open to the panel's database: at least its threads (PANEL_WEB_THREADS, 8, or
+    # PANEL_WORKER_THREADS) plus the pop's helper thread. Fewer, and every request beyond them opens and closes a
+    # connection of its own, which on PostgreSQL starts and stops a server process each time.
+    "PANEL_DB_POOL_SIZE": 10,
     "LOCALORG_URL": None,
     "MAX_CONTENT_LENGTH": 1024 * 1024,
     "SESSION_COOKIE_HTTPONLY": True,
@@ -82,7 +86,8 @@ _CHECKED_STRINGS = ("PANEL_MATCH_PRIORITY", "PANEL_TASK_LANGUAGE", "PANEL_CALL_E
 _NUMBERS = {"PANEL_LOCALORG_SEARCH_LAG_S": float, "PANEL_LOCALORG_LATENCY_MS": int, "PANEL_POP_CACHE_TTL_S": int,
             "PANEL_POP_LAST_KNOWN_TTL_S": int, "PANEL_SEARCH_LAG_S": int, "PANEL_CALL_RETRY_FOR_S": float,
             "PANEL_CALL_TIMEOUT_S": float, "PANEL_POP_TIMEOUT_S": float,
-            "PANEL_CALL_LEASE_TTL_S": float, "PANEL_CALL_RETRY_BASE_S": float, "PANEL_CALL_RETRY_CAP_S": float}
+            "PANEL_CALL_LEASE_TTL_S": float, "PANEL_CALL_RETRY_BASE_S": float, "PANEL_CALL_RETRY_CAP_S": float,
+            "PANEL_DB_POOL_SIZE": int}
 _FLAGS = ("PANEL_LOG_INTERNAL_CALLS", "PANEL_LOG_MISSED_CALLS")
 _FLAG_WORDS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False,
                "off": False}
@@ -160,6 +165,9 @@ def finalize(config: MutableMapping[str, Any], instance_path: str) -> OAuthSetti
     config["PANEL_FRAME_ANCESTORS"] = _split(config.get("PANEL_FRAME_ANCESTORS"), " ")
     _check(config)
     config.setdefault("SQLALCHEMY_DATABASE_URI", database_uri(config.get("DATABASE_URL"), instance_path))
+    if not _in_memory(config["SQLALCHEMY_DATABASE_URI"]):
+        config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_size": max(1, int(config["PANEL_DB_POOL_SIZE"])),
+                                                        "max_overflow": 10})
     if config.get("REDIS_URL"):
         config.setdefault("CACHE_TYPE", "RedisCache")
         config.setdefault("CACHE_REDIS_URL", config["REDIS_URL"])
@@ -227,6 +235,12 @@ def _check(config: MutableMapping[str, Any]) -> None:
     if field and not _FIELD_API_NAME.match(str(field)):
         raise ConfigError(f"PANEL_CALL_EXTERNAL_ID_FIELD must be a Task field's API name such as "
                           f"Panel_Call_Key__c, not {field!r}")
+
+
+def _in_memory(uri: str) -> bool:
+    """An in-memory SQLite database: one shared connection (SQLAlchemy's StaticPool), no pool to size."""
+    return uri.startswith("sqlite") and (uri.rstrip("/") in ("sqlite:", "sqlite:/", "sqlite://")
+                                         or ":memory:" in uri or "mode=memory" in uri)
 
 
 def database_uri(database_url: str | None, instance_path: str) -> str:

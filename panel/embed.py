@@ -54,10 +54,19 @@ _NO_STORE = {"Cache-Control": "no-store"}
 
 # -- the session: cookie or in-memory token ------------------------------------------------------------------------
 
+COOKIE_REFRESH_S = 3600
+
+
+def _now() -> float:
+    return time.time()
+
+
 class PanelSession(SecureCookieSession):
-    """The Flask session, remembering whether it arrived as a token (then every answer carries a fresh one)."""
+    """The Flask session, remembering whether it arrived as a token (then every answer carries a fresh one) and,
+    from a cookie, when that cookie was signed."""
 
     via_token = False
+    signed_at: float | None = None
 
 
 class PanelSessionInterface(SecureCookieSessionInterface):
@@ -88,7 +97,36 @@ class PanelSessionInterface(SecureCookieSessionInterface):
                 opened = self.session_class(data)
                 opened.via_token = True
                 return opened
-        return super().open_session(app, request)
+        return self._open_cookie(app, request)
+
+    def _open_cookie(self, app: Flask, request) -> PanelSession | None:
+        """Flask's own cookie reading, also keeping the time the cookie was signed (see `should_set_cookie`)."""
+        serializer = self.get_signing_serializer(app)
+        if serializer is None:
+            return None
+        value = request.cookies.get(self.get_cookie_name(app))
+        if not value:
+            return self.session_class()
+        try:
+            data, signed = serializer.loads(value, max_age=int(app.permanent_session_lifetime.total_seconds()),
+                                            return_timestamp=True)
+        except BadSignature:
+            return self.session_class()
+        opened = self.session_class(data)
+        opened.signed_at = signed.timestamp()
+        return opened
+
+    def should_set_cookie(self, app: Flask, session: PanelSession) -> bool:
+        """A changed session always; an unchanged permanent one once its cookie is an hour old.
+
+        Flask re-signs a permanent session's cookie on every answer to slide its expiry; the panel's htmx requests
+        would then pay for signing (and send) a cookie dozens of times a minute for a month-long lifetime that an
+        hour's precision serves as well."""
+        if session.modified:
+            return True
+        if not (session.permanent and app.config["SESSION_REFRESH_EACH_REQUEST"]):
+            return False
+        return session.signed_at is None or _now() - session.signed_at >= COOKIE_REFRESH_S
 
     def save_session(self, app: Flask, session: PanelSession, response) -> None:
         super().save_session(app, session, response)

@@ -114,6 +114,35 @@ def test_database_url_picks_the_shipped_driver(tmp_path, url, uri):
     assert configure(tmp_path, {"DATABASE_URL": url})[0]["SQLALCHEMY_DATABASE_URI"] == uri
 
 
+def test_a_busy_process_keeps_a_connection_open_for_each_of_its_threads(app):
+    """Eight request threads (gunicorn's default) at once, then again: every one gets a pooled connection back
+    instead of opening (and on PostgreSQL, starting a server process for) a new one."""
+    import threading
+
+    from sqlalchemy import text
+
+    from panel.extensions import db
+
+    barrier = threading.Barrier(9)
+    seen: list[int] = []
+
+    def busy() -> None:
+        with app.app_context(), db.engine.connect() as connection:
+            seen.append(id(connection.connection.dbapi_connection))
+            connection.execute(text("SELECT 1"))
+            barrier.wait(timeout=10)
+
+    for _ in range(2):
+        threads = [threading.Thread(target=busy) for _ in range(9)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    with app.app_context():
+        assert db.engine.pool.checkedin() == 9
+    assert len(set(seen)) == 9, "the second round opened new connections"
+
+
 def test_redis_url_moves_the_cache_to_redis(tmp_path):
     config, _ = configure(tmp_path, {"REDIS_URL": "redis://cache:6379/0"})
     assert (config["CACHE_TYPE"], config["CACHE_REDIS_URL"]) == ("RedisCache", "redis://cache:6379/0")
@@ -145,6 +174,7 @@ def test_redis_url_moves_the_cache_to_redis(tmp_path):
     ("PANEL_TASK_LANGUAGE", "fr"),
     ("PANEL_CALL_EXTERNAL_ID_FIELD", "Call Key"),
     ("PANEL_CALL_EXTERNAL_ID_FIELD", "x/../Id"),
+    ("PANEL_DB_POOL_SIZE", "ten"),
 ])
 def test_a_bad_value_is_refused_naming_the_variable_and_the_value(tmp_path, name, value):
     with pytest.raises(ConfigError, match=f"^{name} ") as refused:

@@ -145,6 +145,20 @@ def test_the_session_cookie_is_a_host_only_secure_partitioned_cross_site_cookie(
     assert not any(attribute.startswith("domain=") for attribute in attributes)
 
 
+def test_the_session_cookie_slides_its_expiry_hourly_not_on_every_request(client, localorg, monkeypatch):
+    from panel import embed
+
+    signed_in = session_set_cookie(sign_in(client, localorg))
+    assert "expires=" in signed_in.lower()  # a permanent session: it outlives the browser's session
+    again = client.get("/panel?phone=03-1234-5678", headers={"HX-Request": "true"})
+    assert again.status_code == 200
+    assert not [value for value in again.headers.getlist("Set-Cookie") if "panel_session" in value]
+    later = time.time() + embed.COOKIE_REFRESH_S + 1
+    monkeypatch.setattr(embed, "_now", lambda: later)
+    refreshed = client.get("/panel?phone=03-1234-5678", headers={"HX-Request": "true"})
+    assert refreshed.status_code == 200 and "expires=" in session_set_cookie(refreshed).lower()
+
+
 def test_turning_off_secure_for_a_host_prefixed_cookie_is_refused(make_app):
     with pytest.raises(ConfigError, match="SESSION_COOKIE_SECURE"):
         make_app(SESSION_COOKIE_SECURE=False)
