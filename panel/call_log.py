@@ -250,11 +250,17 @@ def ensure_call(call_id: str, now: datetime | None = None, **values: Any) -> Non
         db.session.rollback()
 
 
+# The lease's statements go to the table, not the ORM entity: an ORM-enabled UPDATE first looks for the rows it
+# changes among the session's loaded objects to update them too, work wasted here since the commit that follows
+# expires every loaded object anyway. (They run once or twice for every call event a worker takes.)
+_CALLS = CallRecord.__table__.c
+
+
 def _try_lease(call_id: str, owner: str, ttl_s: float) -> bool:
     now = time.time()
     result = db.session.execute(
-        update(CallRecord)
-        .where(CallRecord.call_id == call_id, or_(CallRecord.lease_until.is_(None), CallRecord.lease_until < now))
+        update(CallRecord.__table__)
+        .where(_CALLS.call_id == call_id, or_(_CALLS.lease_until.is_(None), _CALLS.lease_until < now))
         .values(lease_owner=owner, lease_until=now + ttl_s)
     )
     db.session.commit()
@@ -263,7 +269,7 @@ def _try_lease(call_id: str, owner: str, ttl_s: float) -> bool:
 
 def _release(call_id: str, owner: str) -> None:
     db.session.rollback()
-    db.session.execute(update(CallRecord).where(CallRecord.call_id == call_id, CallRecord.lease_owner == owner)
+    db.session.execute(update(CallRecord.__table__).where(_CALLS.call_id == call_id, _CALLS.lease_owner == owner)
                        .values(lease_owner=None, lease_until=None))
     db.session.commit()
 

@@ -101,14 +101,13 @@ class PanelSessionInterface(SecureCookieSessionInterface):
 
     def _open_cookie(self, app: Flask, request) -> PanelSession | None:
         """Flask's own cookie reading, also keeping the time the cookie was signed (see `should_set_cookie`)."""
-        serializer = self.get_signing_serializer(app)
-        if serializer is None:
+        if not app.secret_key:
             return None
         value = request.cookies.get(self.get_cookie_name(app))
-        if not value:
+        if not value:  # a webhook, a first visit: no serializer to build
             return self.session_class()
         try:
-            data, signed = serializer.loads(value, max_age=int(app.permanent_session_lifetime.total_seconds()),
+            data, signed = self.get_signing_serializer(app).loads(value, max_age=int(app.permanent_session_lifetime.total_seconds()),
                                             return_timestamp=True)
         except BadSignature:
             return self.session_class()

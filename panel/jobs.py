@@ -272,8 +272,8 @@ def _advance(record: CallRecord, now: datetime) -> float | None:
         db.session.commit()
         return None
     _take_facts(record, state)
-    db.session.execute(update(StoredEvent).where(StoredEvent.id.in_([e.id for e in events]))
-                       .values(processed=True))
+    table = StoredEvent.__table__  # the table, not the entity: see call_log's lease statements
+    db.session.execute(update(table).where(table.c.id.in_([e.id for e in events])).values(processed=True))
     call_log.touch(record, now)
     db.session.commit()
 
