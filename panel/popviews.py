@@ -28,6 +28,7 @@ from panel.i18n import local_time
 from panel.auth import current_connection, get_salesforce, login_required
 from panel.phone import display, is_withheld, parse_caller, same_caller
 from panel.salesforce.errors import SalesforceRequestError, SalesforceUnavailable
+from panel.salesforce.ids import is_record_id
 
 bp = Blueprint("pop", __name__, url_prefix="/panel")
 
@@ -35,7 +36,6 @@ MAX_PHONE_LENGTH = 100
 MAX_CALL_ID_LENGTH = 255
 MAX_SEARCH_LENGTH = 100
 DIRECTIONS = ("inbound", "outbound")
-_RECORD_ID = re.compile(r"^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+$")
 
 TYPE_LABELS = {"Contact": _l("Contact"), "Account": _l("Account"), "Lead": _l("Lead")}
@@ -185,7 +185,7 @@ def pick():
         phone = _phone_param(request.form)
         call = _call_params(request.form)
         record_id = (request.form.get("record_id") or "").strip()
-        if not _RECORD_ID.match(record_id):
+        if not is_record_id(record_id):
             raise BadInput("record_id", "record_id must be a 15- or 18-character Salesforce Id")
         record_type = request.form.get("record_type") or None
         if record_type is not None and record_type not in TYPE_LABELS:

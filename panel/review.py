@@ -24,7 +24,6 @@ Without `HX-Request` the POSTs redirect back to the page. CSRF protection covers
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from functools import wraps
 
@@ -37,10 +36,10 @@ from panel.auth import current_connection, get_salesforce, login_required
 from panel.calls.logging_rules import who_and_what
 from panel.salesforce.contacts import CreateRejected, lightning_url
 from panel.salesforce.errors import ReconnectRequired, SalesforceError, SalesforceUnavailable
+from panel.salesforce.ids import is_record_id
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
-_RECORD_ID = re.compile(r"^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$")
 RECORD_TYPES = {"003": "Contact", "00Q": "Lead", "001": "Account", "006": "Opportunity"}
 LEAD_FIELDS = (("LastName", 80, True), ("FirstName", 40, False), ("Company", 255, True), ("Phone", 40, False))
 REASONS = {"several": _l("Several records match"), "none": _l("No record matches"),
@@ -195,7 +194,7 @@ def show_queue():
 def pick_record(item_id: int):
     _item_or_404(item_id)
     record_id = (request.form.get("record_id") or "").strip()
-    if not _RECORD_ID.match(record_id) or record_id[:3] not in RECORD_TYPES:
+    if not is_record_id(record_id) or record_id[:3] not in RECORD_TYPES:
         return _item_response(item_id, status=400, errors={"record_id": str(_l(
             "Choose a Contact, Lead, Account or Opportunity."))})
     try:

@@ -23,7 +23,6 @@ record's cached card (`panel.lookup.invalidate_pop`). CSRF: every POST goes thro
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime, timezone
 from typing import Mapping
 from urllib.parse import parse_qs, urlsplit
@@ -38,6 +37,7 @@ from panel.auth import current_connection, get_salesforce, login_required
 from panel.extensions import cache
 from panel.salesforce import tasks
 from panel.salesforce.errors import SalesforceRequestError, SalesforceUnavailable
+from panel.salesforce.ids import is_record_id
 
 bp = Blueprint("tasks", __name__, url_prefix="/panel")
 
@@ -46,7 +46,6 @@ NOTES_MAX = 32_000
 CALL_ID_MAX = 255
 RECENT_CALLS = 5
 RELATED_CACHE_TTL_S = 300
-_SALESFORCE_ID = re.compile(r"^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$")
 _RECORD_TYPES = tuple(tasks.RECORD_PREFIXES)
 NO_CALL = ""
 # Salesforce field → form field, for the messages Salesforce attaches to a refused write.
@@ -70,13 +69,13 @@ def _record(record_id: str, source: Mapping) -> tuple[str, str]:
     record_type = (source.get("record_type") or "").strip()
     if record_type not in _RECORD_TYPES:
         raise BadRequest("record_type", "record_type must be Contact, Lead or Account")
-    if not _SALESFORCE_ID.match(record_id) or record_id[:3] != tasks.RECORD_PREFIXES[record_type]:
+    if not is_record_id(record_id) or record_id[:3] != tasks.RECORD_PREFIXES[record_type]:
         raise BadRequest("record_id", f"record_id must be a {record_type} Id")
     return record_type, record_id
 
 
 def _task_id(task_id: str) -> str:
-    if not _SALESFORCE_ID.match(task_id) or task_id[:3] != "00T":
+    if not is_record_id(task_id) or task_id[:3] != "00T":
         raise BadRequest("task_id", "task_id must be a Task Id")
     return task_id
 
@@ -136,7 +135,7 @@ def validate_task(form: Mapping, *, record_type: str, call_ids: set[str]) -> tup
     status = 422 if errors else 200
     if values["what_id"]:
         try:
-            if not _SALESFORCE_ID.match(values["what_id"]):
+            if not is_record_id(values["what_id"]):
                 raise tasks.RelationRefused("what_id", "what_id is not a Salesforce Id")
             tasks.who_and_what(record_type, "", values["what_id"])
         except tasks.RelationRefused as refused:

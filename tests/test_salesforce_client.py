@@ -202,3 +202,18 @@ def sign_in_tokens(localorg) -> tuple[str, str]:
         "grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri, "client_id": LOCAL_CLIENT_ID,
         "client_secret": LOCAL_CLIENT_SECRET, "code_verifier": verifier}, timeout=10).json()
     return token["access_token"], token["refresh_token"]
+
+
+# -- record Ids the panel gets back from its own pages ----------------------------------------------------------------
+
+@pytest.mark.parametrize("text, valid", [
+    ("0035g00000AbCdE", True),            # 15 characters, case-sensitive
+    ("0035g00000AbCdEAAV", True),         # with its case suffix: no capitals in 0035g or 00000, A, C, E in AbCdE
+    ("0035g00000AbCdEAAA", False),        # a suffix that does not match: Salesforce answers MALFORMED_ID
+    ("0035g00000AbCdEaav", False),        # suffixes are capitals and digits
+    ("0035g00000AbCd", False), ("0035g00000AbCdE1", False), ("003'--00000AbCdE", False), ("", False), (None, False),
+])
+def test_a_record_id_is_checked_before_any_query_carries_it(text, valid):
+    from panel.salesforce.ids import is_record_id
+
+    assert is_record_id(text) is valid
