@@ -200,6 +200,13 @@ def call_pick(call_id: str) -> CallPick | None:
 
 # -- events ---------------------------------------------------------------------------------------------------------
 
+def _autocommit(statement, parameters: dict | None = None) -> int:
+    """Run one statement as its own transaction, on a pooled connection of its own (not the session's); the rows
+    it changed. Committed when it returns."""
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        return connection.execute(statement, parameters).rowcount
+
+
 # Built once: a plain table INSERT (not the ORM entity's bulk-insert path) whose compiled form SQLAlchemy caches.
 _INSERT_EVENT = insert(StoredEvent.__table__)
 
@@ -216,8 +223,7 @@ def store_event(event: CallEvent, now: datetime | None = None) -> bool:
                   payload=json.dumps(event.as_json(), ensure_ascii=False), received_at=now or utcnow(),
                   processed=False)
     try:
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.execute(_INSERT_EVENT, values)
+        _autocommit(_INSERT_EVENT, values)
     except IntegrityError:
         return False
     return True
@@ -255,12 +261,6 @@ def ensure_call(call_id: str, now: datetime | None = None, **values: Any) -> Non
 # autocommit connection: one round trip instead of BEGIN, UPDATE, COMMIT, and no ORM bookkeeping. (They run for
 # every call event a worker takes.)
 _CALLS = CallRecord.__table__.c
-
-
-def _autocommit(statement) -> int:
-    """Run one statement as its own transaction; the rows it changed."""
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        return connection.execute(statement).rowcount
 
 
 def _try_lease(call_id: str, owner: str, ttl_s: float) -> bool:
