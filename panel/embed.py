@@ -106,9 +106,9 @@ class PanelSessionInterface(SecureCookieSessionInterface):
         value = request.cookies.get(self.get_cookie_name(app))
         if not value:  # a webhook, a first visit: no serializer to build
             return self.session_class()
+        lifetime = int(app.permanent_session_lifetime.total_seconds())
         try:
-            data, signed = self.get_signing_serializer(app).loads(value, max_age=int(app.permanent_session_lifetime.total_seconds()),
-                                            return_timestamp=True)
+            data, signed = self.get_signing_serializer(app).loads(value, max_age=lifetime, return_timestamp=True)
         except BadSignature:
             return self.session_class()
         opened = self.session_class(data)

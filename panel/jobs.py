@@ -272,7 +272,9 @@ def _advance(record: CallRecord, now: datetime) -> float | None:
         db.session.commit()
         return None
     _take_facts(record, state)
-    table = StoredEvent.__table__  # the table, not the entity: see call_log's lease statements
+    # The table, not the entity: an ORM-enabled UPDATE would also look for these rows among the loaded objects to
+    # update them, which the commit below makes pointless (it expires them all).
+    table = StoredEvent.__table__
     db.session.execute(update(table).where(table.c.id.in_([e.id for e in events])).values(processed=True))
     call_log.touch(record, now)
     db.session.commit()
