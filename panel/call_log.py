@@ -43,6 +43,7 @@ from panel.calls.state import CallState, fold
 from panel.extensions import db
 from panel.salesforce import call_tasks
 from panel.salesforce.errors import SalesforceUnavailable
+from panel.salesforce.ids import record_key
 
 __all__ = [
     "CallBusy",
@@ -339,7 +340,7 @@ def recent_calls(agent_email: str | None, record_id: str | None = None, limit: i
     query = select(CallRecord).where(CallRecord.agent_email == agent_email.strip().lower(),
                                      CallRecord.started_at.is_not(None))
     if record_id:
-        prefix = record_id[:15]
+        prefix = record_key(record_id)
         query = query.where(or_(CallRecord.record_id.startswith(prefix), CallRecord.note_who_id.startswith(prefix),
                                 CallRecord.note_what_id.startswith(prefix)))
     rows = db.session.execute(query.order_by(CallRecord.started_at.desc(), CallRecord.id.desc())

@@ -56,6 +56,7 @@ from panel.models import SalesforceConnection, UnreadableToken
 from panel.salesforce import call_tasks, queries
 from panel.salesforce.client import SalesforceClient
 from panel.salesforce.errors import ReconnectRequired, SalesforceError, SalesforceRequestError, SalesforceUnavailable
+from panel.salesforce.ids import record_type_of
 from panel.salesforce.oauth import TokenResponse, fetch_integration_token
 from panel.salesforce.tasks import TaskRejected
 
@@ -413,7 +414,7 @@ def _choose(record: CallRecord, state: CallState, connection: _Connection) -> No
     """The record to log against, in the order an agent would expect; several or none go to review."""
     if record.note_who_id or record.note_what_id:
         record.record_id = record.note_who_id or record.note_what_id
-        record.record_type, record.record_source = _type_of(record.record_id), "note"
+        record.record_type, record.record_source = record_type_of(record.record_id), "note"
         return
     during = call_log.call_pick(record.call_id)
     if during is not None:
@@ -446,10 +447,6 @@ def _decision(record: CallRecord, state: CallState, connection: _Connection, *, 
         pick = picks.remembered_pick(connection.agent.org_id, number.e164)
         remembered = pick.record_id if pick else None
     return decide(candidates, remembered)
-
-
-def _type_of(record_id: str) -> str | None:
-    return {"003": "Contact", "00Q": "Lead", "001": "Account", "006": "Opportunity"}.get(record_id[:3])
 
 
 def _write(record: CallRecord, state: CallState, connection: _Connection, settings: LoggingSettings) -> None:

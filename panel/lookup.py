@@ -32,6 +32,7 @@ from panel.phone import (PhoneNumber, display, is_withheld, parse_caller, recent
 from panel.salesforce import contacts
 from panel.salesforce.contacts import ContactCard, CreateRejected, Match
 from panel.salesforce.errors import ReconnectRequired, SalesforceError, SalesforceUnavailable
+from panel.salesforce.ids import record_key
 
 __all__ = [
     "Agent",
@@ -172,7 +173,7 @@ def _number_index_key(org_id: str, e164: str) -> str:
 
 
 def _record_index_key(org_id: str, record_id: str) -> str:
-    return _key("by-record", org_id, record_id[:15])
+    return _key("by-record", org_id, record_key(record_id))
 
 
 def _store(agent: Agent, snapshot: Snapshot) -> None:
@@ -242,15 +243,14 @@ def _fetch(client, number: PhoneNumber, check: tuple[str, str] | None = None) ->
         lambda: contacts.fetch_cards(client, ids=ids, changed_since=fetched_at - timedelta(seconds=lag),
                                      phone_patterns=recent_change_patterns(number)))
     # A record both found and recently changed is taken from the composite: it has its opportunities.
-    by_id = {card.record_id[:15]: card for card in found}
-    by_id.update({card.record_id[:15]: card for card in changed})
-    cards = list(by_id.values())
-    ordered = rank(verify([_candidate(card) for card in cards], number, region), _priority())
-    kept = {c.record_id[:15] for c in ordered}
-    lost = frozenset(card.record_id[:15] for card in changed
-                     if check is not None and same_record(card.record_id, check[1]) and card.record_id[:15] not in kept)
-    return Snapshot(e164=number.e164, cards=tuple(by_id[c.record_id[:15]] for c in ordered), fetched_at=fetched_at,
-                    without_number=lost)
+    by_id = {record_key(card.record_id): card for card in found}
+    by_id.update({record_key(card.record_id): card for card in changed})
+    ordered = rank(verify([_candidate(card) for card in by_id.values()], number, region), _priority())
+    kept = {record_key(c.record_id) for c in ordered}
+    lost = frozenset(record_key(card.record_id) for card in changed
+                     if check is not None and same_record(card.record_id, check[1])) - kept
+    return Snapshot(e164=number.e164, cards=tuple(by_id[record_key(c.record_id)] for c in ordered),
+                    fetched_at=fetched_at, without_number=lost)
 
 
 def _both(first: Callable[[], object], second: Callable[[], object]) -> tuple[object, object]:
@@ -333,7 +333,7 @@ def pop(agent: Agent, raw_phone: str | None, client_source, *, choose: bool = Fa
     if snapshot is None:
         return PopResult("unavailable", raw, number, failure=failure)
     stale_since = snapshot.fetched_at if failure else None
-    if pick is not None and not failure and pick.record_id[:15] in snapshot.without_number:
+    if pick is not None and not failure and record_key(pick.record_id) in snapshot.without_number:
         # Someone changed the picked record's phone: the pick answered "who has this number", which it no longer
         # does, so it is forgotten rather than reapplied should the number come back.
         picks.forget_pick(agent.org_id, number.e164)

@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from typing import Literal
 
 from panel.phone import PhoneNumber, parse_caller
+from panel.salesforce.ids import record_key
 
 __all__ = ["DEFAULT_PRIORITY", "Candidate", "Decision", "decide", "rank", "same_record", "verify"]
 
@@ -60,7 +61,7 @@ class Candidate:
 
 def same_record(a: str | None, b: str | None) -> bool:
     """Whether two Salesforce Ids name one record: the 18-character form is the 15-character one plus a checksum."""
-    return bool(a) and bool(b) and a[:15] == b[:15]
+    return bool(a) and bool(b) and record_key(a) == record_key(b)
 
 
 def _newest_first(candidate: Candidate) -> float:
@@ -86,7 +87,7 @@ def verify(candidates: Iterable[Candidate], number: PhoneNumber | str, default_r
         matched = _matching_field(candidate, wanted, default_region)
         if matched is None:
             continue
-        key = candidate.record_id[:15]
+        key = record_key(candidate.record_id)
         earlier = kept.get(key)
         if earlier is None or _newest_first(candidate) < _newest_first(earlier):
             kept[key] = dataclasses.replace(candidate, matched_field=matched)

@@ -36,11 +36,10 @@ from panel.auth import current_connection, get_salesforce, login_required
 from panel.calls.logging_rules import who_and_what
 from panel.salesforce.contacts import CreateRejected, lightning_url
 from panel.salesforce.errors import ReconnectRequired, SalesforceError, SalesforceUnavailable
-from panel.salesforce.ids import is_record_id
+from panel.salesforce.ids import is_record_id, record_type_of
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
-RECORD_TYPES = {"003": "Contact", "00Q": "Lead", "001": "Account", "006": "Opportunity"}
 LEAD_FIELDS = (("LastName", 80, True), ("FirstName", 40, False), ("Company", 255, True), ("Phone", 40, False))
 REASONS = {"several": _l("Several records match"), "none": _l("No record matches"),
            "error": _l("Salesforce refused the Task")}
@@ -86,7 +85,7 @@ def _local_time(moment: datetime | None) -> str:
 def _record_url(record_id: str | None) -> str | None:
     """The Lightning page of a resolved record, for the reviewer's own org (opens in a new tab)."""
     instance_url = getattr(current_connection(), "instance_url", None)
-    record_type = RECORD_TYPES.get((record_id or "")[:3])
+    record_type = record_type_of(record_id)
     return lightning_url(instance_url, record_type, record_id) if instance_url and record_type else None
 
 
@@ -97,7 +96,7 @@ def _resolved_record(item) -> dict | None:
     known = next((candidate for candidate in item.candidate_list()
                   if candidate.get("record_id") == item.resolved_record_id), {})
     return {"record_id": item.resolved_record_id, "name": known.get("name"), "company": known.get("company"),
-            "record_type": RECORD_TYPES.get(item.resolved_record_id[:3]), "url": _record_url(item.resolved_record_id)}
+            "record_type": record_type_of(item.resolved_record_id), "url": _record_url(item.resolved_record_id)}
 
 
 def _view_helpers() -> dict:
@@ -194,14 +193,14 @@ def show_queue():
 def pick_record(item_id: int):
     _item_or_404(item_id)
     record_id = (request.form.get("record_id") or "").strip()
-    if not is_record_id(record_id) or record_id[:3] not in RECORD_TYPES:
+    if not is_record_id(record_id) or record_type_of(record_id) is None:
         return _item_response(item_id, status=400, errors={"record_id": str(_l(
             "Choose a Contact, Lead, Account or Opportunity."))})
     try:
         who_and_what(record_id)
     except ValueError as error:
         return _item_response(item_id, status=400, errors={"record_id": str(error)})
-    return _resolve(item_id, "record", record_id, RECORD_TYPES[record_id[:3]])
+    return _resolve(item_id, "record", record_id, record_type_of(record_id))
 
 
 @bp.route("/items/<int:item_id>/search", methods=["GET"])

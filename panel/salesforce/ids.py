@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["is_record_id"]
+__all__ = ["KEY_PREFIXES", "is_record_id", "record_key", "record_type_of"]
 
 _SHAPE = re.compile(r"^[A-Za-z0-9]{15}(?:[A-Z0-5]{3})?$")
 _SUFFIX_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+# An Id's first three characters name its object: the ones the panel shows or logs calls against.
+KEY_PREFIXES = {"003": "Contact", "00Q": "Lead", "001": "Account", "006": "Opportunity"}
 
 
 def _case_suffix(id15: str) -> str:
@@ -28,3 +30,13 @@ def is_record_id(text: object) -> bool:
     if not isinstance(text, str) or not _SHAPE.match(text):
         return False
     return len(text) == 15 or text[15:] == _case_suffix(text[:15])
+
+
+def record_key(record_id: str) -> str:
+    """The 15-character form, the same for both forms of one Id: what to compare and key records by."""
+    return record_id[:15]
+
+
+def record_type_of(record_id: str | None) -> str | None:
+    """The object an Id belongs to, among `KEY_PREFIXES`; None for any other."""
+    return KEY_PREFIXES.get((record_id or "")[:3])
