@@ -37,7 +37,6 @@ from panel.salesforce.ids import record_key
 __all__ = [
     "Agent",
     "PhoneLine",
-    "PickInfo",
     "PopResult",
     "Snapshot",
     "card_for_record",
@@ -91,14 +90,6 @@ class Snapshot:
 
 
 @dataclass(frozen=True)
-class PickInfo:
-    record_id: str
-    record_type: str
-    picked_by: str | None
-    picked_at: datetime
-
-
-@dataclass(frozen=True)
 class PopResult:
     """What the panel shows for a call; `state` selects the partial.
 
@@ -112,7 +103,7 @@ class PopResult:
     number: PhoneNumber | None = None
     cards: tuple[ContactCard, ...] = ()
     card: ContactCard | None = None
-    pick: PickInfo | None = None
+    pick: picks.PickedRecord | None = None
     remembered: bool = False
     stale_since: datetime | None = None
     failure: str | None = None
@@ -338,10 +329,9 @@ def pop(agent: Agent, raw_phone: str | None, client_source, *, choose: bool = Fa
         # does, so it is forgotten rather than reapplied should the number come back.
         picks.forget_pick(agent.org_id, number.e164)
         pick = None
-    pick_info = PickInfo(pick.record_id, pick.record_type, pick.picked_by_name, pick.picked_at_utc) if pick else None
     cards_by_id = {card.record_id: card for card in snapshot.cards}
     decision = decide([_candidate(card) for card in snapshot.cards], pick.record_id if pick else None)
-    common = dict(raw_phone=raw, number=number, cards=snapshot.cards, pick=pick_info, stale_since=stale_since)
+    common = dict(raw_phone=raw, number=number, cards=snapshot.cards, pick=pick, stale_since=stale_since)
     if decision.kind == "none":
         return PopResult("no_match", **common)
     if decision.kind == "several" or (choose and len(snapshot.cards) > 1):
@@ -380,8 +370,7 @@ def pick_record(agent: Agent, raw_phone: str, record_id: str, client_source,
     saved = picks.remember_pick(agent.org_id, number.e164, record_id=chosen.record_id,
                                 record_type=chosen.record_type, user_id=agent.user_id, user_name=agent.name,
                                 call_id=call_id)
-    pick = PickInfo(saved.record_id, saved.record_type, saved.picked_by_name, saved.picked_at_utc)
-    return PopResult("card", raw_phone, number, cards=snapshot.cards, card=chosen, pick=pick,
+    return PopResult("card", raw_phone, number, cards=snapshot.cards, card=chosen, pick=saved.as_picked(),
                      remembered=len(snapshot.cards) > 1, stale_since=snapshot.fetched_at if failure else None)
 
 

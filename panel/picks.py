@@ -35,11 +35,8 @@ class RememberedPick(db.Model):
     picked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     call_id: Mapped[str | None] = mapped_column(String(255))
 
-    @property
-    def picked_at_utc(self) -> datetime:
-        """`picked_at` as an aware datetime: SQLite hands back naive values even for timezone-aware columns."""
-        moment = self.picked_at
-        return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    def as_picked(self) -> "PickedRecord":
+        return PickedRecord.of(self.record_id, self.record_type, self.picked_by_name, self.picked_at)
 
 
 # Both lookups are built once (bound values instead of literals), so each read skips rebuilding the statement and
@@ -53,14 +50,18 @@ _PICK_FOR_POP = select(_TABLE.c.record_id, _TABLE.c.record_type, _TABLE.c.picked
 
 @dataclass(frozen=True)
 class PickedRecord:
-    """A read-only copy of a number's pick: what the screen pop shows and decides with."""
+    """A number's pick as the screen pop shows and decides with it: who picked which record, and when."""
 
     record_id: str
     record_type: str
-    picked_by_name: str | None
-    picked_at: datetime
+    picked_by: str | None
+    picked_at: datetime  # aware, in UTC
 
-    picked_at_utc = RememberedPick.picked_at_utc  # the same property (SQLite's naive datetimes made aware)
+    @classmethod
+    def of(cls, record_id: str, record_type: str, picked_by: str | None, picked_at: datetime) -> "PickedRecord":
+        # SQLite hands back naive datetimes even for timezone-aware columns.
+        aware = picked_at if picked_at.tzinfo else picked_at.replace(tzinfo=timezone.utc)
+        return cls(record_id, record_type, picked_by, aware)
 
 
 def remembered_pick(org_id: str, e164: str) -> RememberedPick | None:
@@ -71,7 +72,7 @@ def pick_for_pop(org_id: str, e164: str) -> PickedRecord | None:
     """The number's pick read as a plain row: the same answer as `remembered_pick` for a third of the CPU (no ORM
     object is built or tracked), for the screen pop, which only reads it."""
     row = db.session.execute(_PICK_FOR_POP, {"org_id": org_id, "e164": e164}).one_or_none()
-    return PickedRecord(*row) if row is not None else None
+    return PickedRecord.of(*row) if row is not None else None
 
 
 def remember_pick(org_id: str, e164: str, *, record_id: str, record_type: str, user_id: str,
