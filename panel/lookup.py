@@ -108,6 +108,10 @@ class PopResult:
     stale_since: datetime | None = None
     failure: str | None = None
 
+    def is_picked(self, card: ContactCard) -> bool:
+        """Whether `card` is the number's remembered pick."""
+        return self.pick is not None and same_record(self.pick.record_id, card.record_id)
+
     @property
     def others(self) -> tuple[ContactCard, ...]:
         return tuple(c for c in self.cards if self.card is None or not same_record(c.record_id, self.card.record_id))
