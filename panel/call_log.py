@@ -39,7 +39,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from panel.calls.events import CallEvent, event_from_dict
-from panel.calls.state import CallState, fold
+from panel.calls.state import CallState
 from panel.extensions import db
 from panel.salesforce import call_tasks
 from panel.salesforce.errors import SalesforceUnavailable
@@ -232,11 +232,6 @@ def store_event(event: CallEvent, now: datetime | None = None) -> bool:
 
 def events_of(call_id: str) -> list[StoredEvent]:
     return list(db.session.execute(select(StoredEvent).where(StoredEvent.call_id == call_id)).scalars())
-
-
-def fold_events(call_id: str) -> CallState | None:
-    """The call's state from every stored event, whatever order they arrived in."""
-    return fold(stored.event() for stored in events_of(call_id))
 
 
 # -- the per-call record and its lease ------------------------------------------------------------------------------
