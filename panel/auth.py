@@ -8,8 +8,8 @@ For views:
 
 - `login_required`: sends signed-out users to sign in (htmx requests get `HX-Redirect`), via `ReconnectRequired`
   and the handler in `panel.errors`.
-- `current_connection()`: the signed-in user's `SalesforceConnection` (org_id, user_id, name, email, username,
-  instance_url) or None.
+- `current_connection()`: the signed-in user's connection as a read-only `SignedInConnection` (id, org_id, user_id,
+  name, email, username, instance_url, tokens) or None.
 - `get_salesforce()`: a `SalesforceClient` for that user, made once per request (cached on `g`). A refreshed
   access token is stored at once, in its own transaction, so the next request does not refresh again.
 """
@@ -25,11 +25,11 @@ from authlib.integrations.base_client import MismatchingStateError, OAuthError
 from authlib.integrations.flask_client import OAuth
 from flask import Blueprint, Flask, current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from panel.extensions import db
-from panel.models import SalesforceConnection, UnreadableToken, record_sign_in
+from panel.models import (SalesforceConnection, SignedInConnection, UnreadableToken, record_sign_in,
+                          signed_in_connection)
 from panel.salesforce.client import SalesforceClient
 from panel.salesforce.errors import ReconnectRequired, SalesforceError, SalesforceUnavailable
 from panel.salesforce.oauth import OAuthSettings, TokenResponse, fetch_identity, revoke_token
@@ -73,19 +73,12 @@ class SignedOut(ReconnectRequired):
     """Nobody is signed in on this browser (as opposed to a grant Salesforce stopped honouring)."""
 
 
-# Built once, with a bound id: every signed-in request reads its connection row, and `Session.get` would build and
-# key a new statement each time. No autoflush, as with `Session.get`.
-_CONNECTION_BY_ID = select(SalesforceConnection).where(SalesforceConnection.id == bindparam("id")) \
-    .execution_options(autoflush=False)
-
-
-def current_connection() -> SalesforceConnection | None:
-    """The signed-in user's connection, or None when signed out (or signed out elsewhere)."""
+def current_connection() -> SignedInConnection | None:
+    """The signed-in user's connection, or None when signed out (or signed out elsewhere). Read once per request,
+    as committed at that moment, outside the request's transaction (a warm screen pop opens none)."""
     if "panel_connection" not in g:
         connection_id = session.get(SESSION_KEY)
-        connection = db.session.execute(_CONNECTION_BY_ID, {"id": connection_id}).scalar_one_or_none() \
-            if isinstance(connection_id, int) else None
-        g.panel_connection = connection if connection is not None and connection.is_signed_in else None
+        g.panel_connection = signed_in_connection(connection_id) if isinstance(connection_id, int) else None
     return g.panel_connection
 
 
@@ -237,8 +230,7 @@ def logout():
             token = None
         if token:
             revoke_token(oauth_settings(), token)
-        connection.forget_tokens()
-        db.session.commit()
+        forget_current_tokens()
     session.clear()
     g.pop("panel_connection", None)
     target = url_for("auth.signed_out")

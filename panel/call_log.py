@@ -40,7 +40,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from panel.calls.events import CallEvent, event_from_dict
 from panel.calls.state import CallState
-from panel.extensions import db
+from panel.extensions import autocommit, db
 from panel.salesforce import call_tasks
 from panel.salesforce.errors import SalesforceUnavailable
 from panel.salesforce.ids import record_key
@@ -201,13 +201,6 @@ def call_pick(call_id: str) -> CallPick | None:
 
 # -- events ---------------------------------------------------------------------------------------------------------
 
-def _autocommit(statement, parameters: dict | None = None) -> int:
-    """Run one statement as its own transaction, on a pooled connection of its own (not the session's); the rows
-    it changed. Committed when it returns."""
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        return connection.execute(statement, parameters).rowcount
-
-
 # Built once: a plain table INSERT (not the ORM entity's bulk-insert path) whose compiled form SQLAlchemy caches.
 _INSERT_EVENT = insert(StoredEvent.__table__)
 
@@ -224,7 +217,7 @@ def store_event(event: CallEvent, now: datetime | None = None) -> bool:
                   payload=json.dumps(event.as_json(), ensure_ascii=False), received_at=now or utcnow(),
                   processed=False)
     try:
-        _autocommit(_INSERT_EVENT, values)
+        autocommit(_INSERT_EVENT, values)
     except IntegrityError:
         return False
     return True
@@ -264,7 +257,7 @@ def _try_lease(call_id: str, owner: str, ttl_s: float) -> bool:
     # may be out of date, and under SQLite an open read would keep seeing it.
     db.session.commit()
     now = time.time()
-    return _autocommit(
+    return autocommit(
         update(CallRecord.__table__)
         .where(_CALLS.call_id == call_id, or_(_CALLS.lease_until.is_(None), _CALLS.lease_until < now))
         .values(lease_owner=owner, lease_until=now + ttl_s)) == 1
@@ -272,7 +265,7 @@ def _try_lease(call_id: str, owner: str, ttl_s: float) -> bool:
 
 def _release(call_id: str, owner: str) -> None:
     db.session.rollback()
-    _autocommit(update(CallRecord.__table__).where(_CALLS.call_id == call_id, _CALLS.lease_owner == owner)
+    autocommit(update(CallRecord.__table__).where(_CALLS.call_id == call_id, _CALLS.lease_owner == owner)
                 .values(lease_owner=None, lease_until=None))
 
 

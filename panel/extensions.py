@@ -5,6 +5,9 @@
   Salesforce data must include the org id (and the user id when visibility differs per user).
 - `csrf`: flask-wtf CSRF protection on every POST/PUT/PATCH/DELETE. Forms carry `csrf_token()`; htmx requests
   send it as the `X-CSRFToken` header (`hx-headers` on `<body>` in base.html).
+- `autocommit` / `read_one`: one statement on a pooled connection of its own, outside the request's session and its
+  transaction (no BEGIN, COMMIT or ROLLBACK round trips). For a write that is a whole transaction by itself, and for
+  the plain reads every request makes (the signed-in connection, a number's pick).
 - `babel`: flask-babel; the locale comes from `?lang=ja|en` (remembered in the session, so the htmx requests the
   page makes later keep that language), then the browser's Accept-Language, else ja. See docs/languages.md.
 """
@@ -16,13 +19,28 @@ from flask_babel import Babel
 from flask_caching import Cache
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import Row
 
 LOCALES = ("ja", "en")
+
+__all__ = ["LOCALES", "autocommit", "babel", "cache", "csrf", "db", "read_one", "select_locale"]
 
 db = SQLAlchemy()
 cache = Cache()
 csrf = CSRFProtect()
 babel = Babel()
+
+
+def autocommit(statement, parameters: dict | None = None) -> int:
+    """Run one statement as its own transaction; the rows it changed. Committed when it returns."""
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        return connection.execute(statement, parameters).rowcount
+
+
+def read_one(statement, parameters: dict | None = None) -> Row | None:
+    """The one row a SELECT finds (None when none), read outside any transaction: it sees what is committed now."""
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        return connection.execute(statement, parameters).one_or_none()
 
 
 def select_locale() -> str:

@@ -14,6 +14,7 @@ signs in again.
 from __future__ import annotations
 
 import base64
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
@@ -21,16 +22,17 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
-from sqlalchemy import DateTime, String, Text, UniqueConstraint, select
+from sqlalchemy import DateTime, String, Text, UniqueConstraint, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from panel.extensions import db
+from panel.extensions import db, read_one
 
 if TYPE_CHECKING:
     from panel.salesforce.oauth import Identity, TokenResponse
 
-__all__ = ["SalesforceConnection", "UnreadableToken", "make_token_cipher", "record_sign_in"]
+__all__ = ["SalesforceConnection", "SignedInConnection", "UnreadableToken", "make_token_cipher", "record_sign_in",
+           "signed_in_connection"]
 
 _HKDF_INFO = b"panel: salesforce tokens at rest"
 
@@ -100,6 +102,42 @@ class SalesforceConnection(db.Model):
     def forget_tokens(self) -> None:
         self.access_token = None
         self.refresh_token = None
+
+
+@dataclass(frozen=True)
+class SignedInConnection:
+    """A signed-in user's connection as one request reads it: a plain row, not an ORM object, so reading it needs no
+    session or transaction (`signed_in_connection`). Changes go through `SalesforceConnection` by `id`."""
+
+    id: int
+    org_id: str
+    user_id: str
+    name: str | None
+    email: str | None
+    username: str | None
+    instance_url: str
+    access_token_encrypted: str
+    refresh_token_encrypted: str | None
+
+    @property
+    def access_token(self) -> str:
+        return _decrypt(self.access_token_encrypted)
+
+    @property
+    def refresh_token(self) -> str | None:
+        return _decrypt(self.refresh_token_encrypted)
+
+
+_CONNECTIONS = SalesforceConnection.__table__
+# Built once with a bound id (every signed-in request runs it); only rows that still hold tokens are signed in.
+_SIGNED_IN = select(*(_CONNECTIONS.c[name] for name in SignedInConnection.__dataclass_fields__)).where(
+    _CONNECTIONS.c.id == bindparam("id"), _CONNECTIONS.c.access_token_encrypted.is_not(None))
+
+
+def signed_in_connection(connection_id: int) -> SignedInConnection | None:
+    """The connection with this id as committed now, or None when it is gone or holds no tokens (signed out)."""
+    row = read_one(_SIGNED_IN, {"id": connection_id})
+    return SignedInConnection(**row._mapping) if row is not None else None
 
 
 def _encrypt(value: str | None) -> str | None:

@@ -16,7 +16,7 @@ from sqlalchemy import DateTime, String, UniqueConstraint, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from panel.extensions import db
+from panel.extensions import db, read_one
 
 __all__ = ["PickedRecord", "RememberedPick", "forget_pick", "pick_for_pop", "remember_pick", "remembered_pick"]
 
@@ -69,9 +69,10 @@ def remembered_pick(org_id: str, e164: str) -> RememberedPick | None:
 
 
 def pick_for_pop(org_id: str, e164: str) -> PickedRecord | None:
-    """The number's pick read as a plain row: the same answer as `remembered_pick` for a third of the CPU (no ORM
-    object is built or tracked), for the screen pop, which only reads it."""
-    row = db.session.execute(_PICK_FOR_POP, {"org_id": org_id, "e164": e164}).one_or_none()
+    """The number's pick read as a plain row, as committed now: the same answer as `remembered_pick` for a third of
+    the CPU (no ORM object is built or tracked) and outside the request's transaction, for the screen pop, which only
+    reads it."""
+    row = read_one(_PICK_FOR_POP, {"org_id": org_id, "e164": e164})
     return PickedRecord.of(*row) if row is not None else None
 
 
