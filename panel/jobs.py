@@ -183,6 +183,7 @@ def process_call(call_id: str) -> None:
     Salesforce's failures are handled inside `log_call`; the retries here are for the unexpected (a database
     busy under SQLite's one-writer rule, a bug): a few quick tries, then the sweep picks the call up again.
     """
+    huey.delete(_queued_key(call_id))  # before reading the call's events: one stored after this queues a new job
     with _app().app_context():
         delay = log_call(call_id)
     if delay is not None:
@@ -195,12 +196,31 @@ def sweep_calls() -> None:
         sweep()
 
 
-def enqueue_call(call_id: str) -> bool:
-    """Ask a worker to look at the call. False when the queue is unreachable (the sweep will find the call)."""
+def _queued_key(call_id: str) -> str:
+    return f"panel:queued:{call_id}"
+
+
+def enqueue_call(call_id: str, *, force: bool = False) -> bool:
+    """Ask a worker to look at the call. False when the queue is unreachable (the sweep will find the call).
+
+    A call's events usually arrive in a burst (ringing, answered, ended), and one job folds in every event stored
+    before it starts. So a call has at most one job waiting in the queue: while one waits (its flag is set), a later
+    event needs none of its own. The job clears the flag first thing. `force` queues a job regardless (the sweep,
+    for a call whose waiting job was lost with a killed worker).
+    """
+    key = _queued_key(call_id)
     try:
+        if force:
+            huey.delete(key)
+        if not huey.put_if_empty(key, 1):
+            return True
         process_call(call_id)
     except Exception:  # the event is stored; a broken queue must not lose the answer to the dialer
         log.exception("could not enqueue a call job; the sweep will pick the call up")
+        try:
+            huey.delete(key)
+        except Exception:
+            pass
         return False
     return True
 
@@ -220,7 +240,7 @@ def sweep(now: datetime | None = None) -> list[str]:
     call_ids = sorted(set(db.session.execute(unprocessed).scalars()) | set(db.session.execute(stuck).scalars()))
     db.session.rollback()
     for call_id in call_ids:
-        enqueue_call(call_id)
+        enqueue_call(call_id, force=True)
     return call_ids
 
 

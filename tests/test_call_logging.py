@@ -553,6 +553,29 @@ def test_a_lost_job_is_found_by_the_sweep_and_the_call_still_logged_once(app, ag
     assert logged_once(sf, "call-lost-job")["Status"] == "Completed"
 
 
+def test_a_calls_events_arriving_while_its_job_waits_are_logged_by_that_one_job(app, agent, sf):
+    dialer = Dialer(agent, "call-one-job")
+    dialer.send(*full_call(dialer))  # ringing, answered and ended before any worker got to the call
+    assert run_queued(app) == 1
+    assert logged_once(sf, "call-one-job")["CallDurationInSeconds"] == 95
+    dialer.send(dialer.ended(duration=120, event_id="call-one-job:ended:again"))  # a later event queues a new job
+    assert run_queued(app) == 1
+
+
+def test_a_waiting_job_lost_with_its_worker_does_not_keep_the_calls_later_events_from_being_logged(app, agent, sf):
+    from panel import jobs
+
+    dialer = Dialer(agent, "call-lost-waiting-job")
+    dialer.send(dialer.ringing())
+    jobs.huey.storage.flush_queue()  # the worker took the job and died before starting it
+    dialer.send(dialer.answered(), dialer.ended())
+    assert run_queued(app) == 0  # the call still counts as having a job on its way
+    with app.app_context():
+        assert jobs.sweep(now=datetime.now(timezone.utc) + timedelta(minutes=3)) == ["call-lost-waiting-job"]
+    assert run_queued(app) == 1
+    assert logged_once(sf, "call-lost-waiting-job")["Status"] == "Completed"
+
+
 # -- a call whose end never comes -----------------------------------------------------------------------------------
 
 def test_a_call_without_an_end_is_closed_after_the_timeout_and_marked(app, agent, sf):
