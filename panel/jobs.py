@@ -277,11 +277,17 @@ class _Connection:
 def log_call(call_id: str, now: datetime | None = None) -> float | None:
     """Do what is left for the call. Returns seconds until it should run again, or None when nothing is left."""
     now = now or utcnow()
+    session = db.session()
     try:
         with call_log.call_lease(call_id, wait_s=BUSY_WAIT_S) as record:
+            # Every change to a call's row is made under its lease (here, notes, reviews), so while the job holds
+            # it the row is what the job last wrote: a commit need not expire it and read it back.
+            session.expire_on_commit = False
             return _advance(record, now)
     except call_log.CallBusy:
         return BUSY_RETRY_S
+    finally:
+        session.expire_on_commit = True
 
 
 def _advance(record: CallRecord, now: datetime) -> float | None:
@@ -293,11 +299,12 @@ def _advance(record: CallRecord, now: datetime) -> float | None:
         db.session.commit()
         return None
     _take_facts(record, state)
-    # The table, not the entity: an ORM-enabled UPDATE would also look for these rows among the loaded objects to
-    # update them, which the commit below makes pointless (it expires them all).
-    table = StoredEvent.__table__
-    db.session.execute(update(table).where(table.c.id.in_([e.id for e in events])).values(processed=True))
-    call_log.touch(record, now)
+    fresh = [stored.id for stored in events if not stored.processed]
+    if fresh:  # none when an earlier job of the call already folded this event in
+        # The table, not the entity: an ORM-enabled UPDATE would also look for these rows among the loaded objects.
+        table = StoredEvent.__table__
+        db.session.execute(update(table).where(table.c.id.in_(fresh)).values(processed=True))
+        call_log.touch(record, now)
     db.session.commit()
 
     if state.end is None:
