@@ -24,6 +24,7 @@ The tasks feature calls `add_call_note` and `recent_calls`.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 import uuid
@@ -34,13 +35,15 @@ from typing import Any, Iterator, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app
-from sqlalchemy import Boolean, DateTime, Float, Integer, String, Text, and_, func, insert, or_, select, update
+from sqlalchemy import (Boolean, DateTime, Float, Integer, String, Text, and_, bindparam, func, insert, or_, select,
+                        update)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from panel.calls.events import CallEvent, event_from_dict
 from panel.calls.state import CallState
-from panel.extensions import autocommit, db
+from panel.extensions import autocommit, db, read_one
 from panel.salesforce import call_tasks
 from panel.salesforce.errors import SalesforceUnavailable
 from panel.salesforce.ids import record_key
@@ -55,7 +58,6 @@ __all__ = [
     "add_call_note",
     "call_lease",
     "call_pick",
-    "ensure_call",
     "events_of",
     "recent_calls",
     "remember_call_pick",
@@ -223,27 +225,22 @@ def store_event(event: CallEvent, now: datetime | None = None) -> bool:
     return True
 
 
+# The statements a call job runs every time are built once, with bound values: building a statement and its cache
+# key anew is a large part of a job's CPU.
+_EVENTS_OF_CALL = select(StoredEvent).where(StoredEvent.call_id == bindparam("call_id"))
+
+
 def events_of(call_id: str) -> list[StoredEvent]:
-    return list(db.session.execute(select(StoredEvent).where(StoredEvent.call_id == call_id)).scalars())
+    return list(db.session.execute(_EVENTS_OF_CALL, {"call_id": call_id}).scalars())
 
 
 # -- the per-call record and its lease ------------------------------------------------------------------------------
 
+_CALL_BY_ID = select(CallRecord).where(CallRecord.call_id == bindparam("call_id"))
+
+
 def find_call(call_id: str) -> CallRecord | None:
-    return db.session.execute(select(CallRecord).where(CallRecord.call_id == call_id)).scalar_one_or_none()
-
-
-def ensure_call(call_id: str, now: datetime | None = None, **values: Any) -> None:
-    """Create the call's row if it does not exist yet (`values` only fill a new row). Commits."""
-    if find_call(call_id) is not None:
-        db.session.rollback()
-        return
-    moment = now or utcnow()
-    db.session.add(CallRecord(call_id=call_id, status="open", created_at=moment, updated_at=moment, **values))
-    try:
-        db.session.commit()
-    except IntegrityError:  # created concurrently: the other row is as good as ours
-        db.session.rollback()
+    return db.session.execute(_CALL_BY_ID, {"call_id": call_id}).scalar_one_or_none()
 
 
 # Taking and giving back the lease are single conditional UPDATEs of the table, each its own transaction on an
@@ -252,21 +249,44 @@ def ensure_call(call_id: str, now: datetime | None = None, **values: Any) -> Non
 _CALLS = CallRecord.__table__.c
 
 
+_TAKE_LEASE = update(CallRecord.__table__).where(
+    _CALLS.call_id == bindparam("call"),
+    or_(_CALLS.lease_until.is_(None), _CALLS.lease_until < bindparam("now"))).values(
+    lease_owner=bindparam("owner"), lease_until=bindparam("until"))
+_GIVE_BACK_LEASE = update(CallRecord.__table__).where(
+    _CALLS.call_id == bindparam("call"), _CALLS.lease_owner == bindparam("holder")).values(
+    lease_owner=None, lease_until=None)
+
+
 def _try_lease(call_id: str, owner: str, ttl_s: float) -> bool:
     # End the session's transaction first (committing, as the lease always has): what it read before the lease
     # may be out of date, and under SQLite an open read would keep seeing it.
     db.session.commit()
     now = time.time()
-    return autocommit(
-        update(CallRecord.__table__)
-        .where(_CALLS.call_id == call_id, or_(_CALLS.lease_until.is_(None), _CALLS.lease_until < now))
-        .values(lease_owner=owner, lease_until=now + ttl_s)) == 1
+    return autocommit(_TAKE_LEASE, {"call": call_id, "now": now, "owner": owner, "until": now + ttl_s}) == 1
+
+
+def _make_leased(call_id: str, owner: str, ttl_s: float, values: dict[str, Any]) -> bool:
+    """Make the call's row (`values` fill it) holding the lease; False when the call already has a row."""
+    moment = utcnow()
+    row = dict(call_id=call_id, status="open", created_at=moment, updated_at=moment, lease_owner=owner,
+               lease_until=time.time() + ttl_s, **values)
+    statement = _insert_leased(db.engine.dialect.name, tuple(sorted(row)))
+    return read_one(statement, {f"new_{name}": value for name, value in row.items()}) is not None
+
+
+@functools.lru_cache(maxsize=32)
+def _insert_leased(dialect_name: str, columns: tuple[str, ...]):
+    """The INSERT of a new call row, built once per set of columns: one that does nothing when the call has a row
+    already, and says so by RETURNING nothing (the driver's row count is not reliable here: psycopg says -1)."""
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    return dialect.insert(CallRecord.__table__).values({name: bindparam(f"new_{name}") for name in columns}) \
+        .on_conflict_do_nothing(index_elements=["call_id"]).returning(_CALLS.id)
 
 
 def _release(call_id: str, owner: str) -> None:
     db.session.rollback()
-    autocommit(update(CallRecord.__table__).where(_CALLS.call_id == call_id, _CALLS.lease_owner == owner)
-                .values(lease_owner=None, lease_until=None))
+    autocommit(_GIVE_BACK_LEASE, {"call": call_id, "holder": owner})
 
 
 @contextmanager
@@ -282,15 +302,15 @@ def call_lease(call_id: str, *, wait_s: float = 0.0, ttl_s: float | None = None,
     owner = uuid.uuid4().hex
     deadline = time.monotonic() + wait_s
     delay = 0.02
-    # The lease is asked for first: the call's row exists for every event but its first, so the row is only
-    # looked for (and made) when the lease cannot be had.
-    made = False
+    # The lease is asked for first: the call's row exists for every event but its first. When there is no row to
+    # lease, it is made with the lease already in it (one INSERT that does nothing if the row appeared meanwhile).
+    tried_making = False
     while not _try_lease(call_id, owner, ttl_s):
-        if not made and find_call(call_id) is None:
-            ensure_call(call_id, **(create or {}))
-            made = True
-            continue
-        db.session.rollback()
+        if not tried_making:
+            tried_making = True
+            if _make_leased(call_id, owner, ttl_s, create or {}):
+                break
+            continue  # made meanwhile by another holder: ask for the lease again at once
         if time.monotonic() >= deadline:
             raise CallBusy(f"call {call_id} is being updated by another worker")
         time.sleep(delay)

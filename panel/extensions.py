@@ -38,7 +38,8 @@ def autocommit(statement, parameters: dict | None = None) -> int:
 
 
 def read_one(statement, parameters: dict | None = None) -> Row | None:
-    """The one row a SELECT finds (None when none), read outside any transaction: it sees what is committed now."""
+    """The one row a statement answers (None when none), outside any transaction: a SELECT sees what is committed
+    now; an INSERT … RETURNING is committed when it returns."""
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         return connection.execute(statement, parameters).one_or_none()
 

@@ -41,7 +41,7 @@ from huey import Huey, crontab
 from huey.consumer import Consumer
 from huey.exceptions import RetryTask
 from huey.storage import MemoryStorage, RedisStorage, SqliteStorage
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, update
 
 from panel import auth, call_log, lookup, picks
 from panel.call_log import CallRecord, ReviewItem, StoredEvent, as_utc, utcnow
@@ -290,6 +290,12 @@ def log_call(call_id: str, now: datetime | None = None) -> float | None:
         session.expire_on_commit = True
 
 
+# Built once (a job runs it for every call). The table, not the entity: an ORM-enabled UPDATE would also look for
+# these rows among the loaded objects.
+_MARK_PROCESSED = update(StoredEvent.__table__).where(
+    StoredEvent.__table__.c.id.in_(bindparam("ids", expanding=True))).values(processed=True)
+
+
 def _advance(record: CallRecord, now: datetime) -> float | None:
     events = call_log.events_of(record.call_id)
     state = None
@@ -301,9 +307,7 @@ def _advance(record: CallRecord, now: datetime) -> float | None:
     _take_facts(record, state)
     fresh = [stored.id for stored in events if not stored.processed]
     if fresh:  # none when an earlier job of the call already folded this event in
-        # The table, not the entity: an ORM-enabled UPDATE would also look for these rows among the loaded objects.
-        table = StoredEvent.__table__
-        db.session.execute(update(table).where(table.c.id.in_(fresh)).values(processed=True))
+        db.session.execute(_MARK_PROCESSED, {"ids": fresh})
         call_log.touch(record, now)
     db.session.commit()
 
