@@ -166,6 +166,10 @@ def test_the_local_org_runs_standalone_and_the_panel_signs_in_against_it(standal
                           headers={"Authorization": f"Bearer {token['access_token']}"}, timeout=10)
     assert answer.status_code == 200 and answer.json()["totalSize"] > 0
     assert requests.get(f"{standalone_org.base}/", timeout=10).status_code == 404
+    search = requests.get(f"{org_url}/services/data/v62.0/search", params={
+        "q": "FIND {03-1234-5678 OR 0312345678} IN PHONE FIELDS RETURNING Contact(Id)"},
+        headers={"Authorization": f"Bearer {token['access_token']}"}, timeout=10)
+    assert search.status_code == 200 and search.json()["searchRecords"]
 
     # The panel pointed at it as at any org: SALESFORCE_LOGIN_URL may be a loopback http URL.
     for name, value in {"SALESFORCE_LOGIN_URL": org_url, "SALESFORCE_CLIENT_ID": "panel-local",
@@ -181,3 +185,9 @@ def test_the_local_org_runs_standalone_and_the_panel_signs_in_against_it(standal
     sign_in(client, None, "agent2@example.com")
     panel = client.get("/panel")
     assert panel.status_code == 200 and "agent2@example.com" in panel.text
+
+    standalone_org.stop()
+    printed = standalone_org.output()
+    assert "GET /localorg/services/data/v62.0/search?q=[redacted]" in printed  # its access log, redacted
+    for secret in (NUMBER, "0312345678", "03-1234-5678", token["access_token"]):
+        assert secret not in printed

@@ -1,7 +1,8 @@
 """`python -m panel.localorg --host 127.0.0.1 --port 8001`: the local org on its own port, mounted at /localorg.
 
 PANEL_LOCALORG_SEARCH_LAG_S and PANEL_LOCALORG_LATENCY_MS configure it as they do inside the app; the database is
-`localorg.sqlite3` in the instance folder unless PANEL_LOCALORG_DATABASE names another file.
+`localorg.sqlite3` in the instance folder unless PANEL_LOCALORG_DATABASE names another file. Its log is redacted as
+the panel's is (panel.logs): no phone number or token in it.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import os
 
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.serving import run_simple
+
+from panel import logs
 
 from . import create_localorg
 
@@ -37,6 +40,7 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8001)
     args = parser.parse_args()
+    logs.install()  # its access log prints the SOSL and queries it is sent, callers' numbers included
     org = create_localorg({
         "DATABASE": os.environ.get("PANEL_LOCALORG_DATABASE") or None,
         "SEARCH_LAG_S": _setting(parser, "PANEL_LOCALORG_SEARCH_LAG_S", float, "60"),
