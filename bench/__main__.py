@@ -24,11 +24,11 @@ RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 
 SIZES = {
     # cold numbers, warm repeats, answered calls, burst calls, calls ending at 10/s, webhook events, warm pops,
-    # soak calls, untimed requests before each load figure
+    # soak calls, untimed requests before each load figure, runs of each load figure (the median is reported)
     "quick": dict(cold=4, warm_repeats=2, calls=3, bursts=2, rate_calls=10, events=150, warm_total=200,
-                  soak_calls=20, warmup=30),
+                  soak_calls=20, warmup=30, load_runs=1),
     "full": dict(cold=40, warm_repeats=5, calls=30, bursts=10, rate_calls=200, events=6000, warm_total=4000,
-                 soak_calls=2000, warmup=300),
+                 soak_calls=2000, warmup=300, load_runs=3),
 }
 
 
@@ -113,13 +113,13 @@ def main(argv: list[str] | None = None) -> int:
                                                        per_second=10)
                 print("calls measured", flush=True)
                 rows += figures.webhook_ingestion(stack, ledger, size["events"], senders=16,
-                                                  warmup=size["warmup"])
+                                                  warmup=size["warmup"], repeats=size["load_runs"])
                 print("webhook ingestion measured", flush=True)
             finally:
                 ledger.close()
             rows += figures.warm_panel_throughput(http, stack.endpoints, cold_numbers, size["warm_total"],
                                                   senders=16, web_pids=stack.web_worker_pids(),
-                                                  warmup=size["warmup"])
+                                                  warmup=size["warmup"], repeats=size["load_runs"])
             rows += figures.peak_rss(stack)
     except Unavailable as missing:
         print(f"bench cannot run: {missing}", file=sys.stderr)
