@@ -203,8 +203,9 @@ def call_pick(call_id: str) -> CallPick | None:
 
 # -- events ---------------------------------------------------------------------------------------------------------
 
-# Built once: a plain table INSERT (not the ORM entity's bulk-insert path) whose compiled form SQLAlchemy caches.
-_INSERT_EVENT = insert(StoredEvent.__table__)
+# Built once: a plain table INSERT (not the ORM entity's bulk-insert path) whose compiled form SQLAlchemy caches;
+# inline: no RETURNING of the new row's id, which nothing reads.
+_INSERT_EVENT = insert(StoredEvent.__table__).inline()
 
 
 def store_event(event: CallEvent, now: datetime | None = None) -> bool:
