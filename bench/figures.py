@@ -259,46 +259,19 @@ class _Connection:
         raise AssertionError("unreachable")
 
 
-def _load(base_url: str, requests_list: list, senders: int) -> tuple[float, list[float], dict[int, int]]:
-    """Send every (method, path, body, headers) with `senders` threads; (seconds, latencies ms, status counts)."""
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
-    lock = threading.Lock()
-    chunks = [requests_list[index::senders] for index in range(senders)]
+def _load(base_url: str, requests_list: list, senders: int, per_second: float | None = None
+          ) -> tuple[float, list[float], dict[int, int]]:
+    """Send every (method, path, body, headers) from `senders` threads; (seconds, latencies ms, status counts).
 
-    def run(chunk) -> None:
-        connection = _Connection(base_url)
-        mine, counts = [], {}
-        for method, path, body, headers in chunk:
-            if callable(headers):
-                headers = headers()
-            started = time.perf_counter()
-            status, _ = connection.request(method, path, body, headers)
-            mine.append((time.perf_counter() - started) * 1000)
-            counts[status] = counts.get(status, 0) + 1
-        with lock:
-            latencies.extend(mine)
-            for status, count in counts.items():
-                statuses[status] = statuses.get(status, 0) + count
-
-    started, client_cpu = time.perf_counter(), time.process_time()
-    with ThreadPoolExecutor(senders) as pool:
-        list(pool.map(run, chunks))
-    _load.client_cpu_ms = (time.process_time() - client_cpu) * 1000 / max(1, len(requests_list))
-    return time.perf_counter() - started, latencies, statuses
-
-
-def _load_paced(base_url: str, requests_list: list, per_second: float, senders: int
-                ) -> tuple[float, list[float], dict[int, int]]:
-    """Send the requests at a fixed rate (request i is due `i / per_second` after the start) from `senders` threads,
-    as a dialer's events arrive: open loop, whatever the answers' pace. Each latency counts from when its request was
-    due, so time spent waiting for a free sender (the server falling behind) counts too. (seconds, latencies ms,
-    status counts)."""
+    Without `per_second`, closed loop: each sender sends its next request as soon as the last one is answered (the
+    most the server answers), and a latency counts from sending. With it, open loop, as a dialer's events arrive:
+    request i is due `i / per_second` after the start whatever the answers' pace, and its latency counts from when it
+    was due, so waiting for a free sender because the server fell behind counts too."""
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     lock = threading.Lock()
     next_index = iter(range(len(requests_list)))
-    started = time.perf_counter() + 0.05
+    started = time.perf_counter() + (0.05 if per_second else 0.0)
 
     def run() -> None:
         connection = _Connection(base_url)
@@ -308,22 +281,28 @@ def _load_paced(base_url: str, requests_list: list, per_second: float, senders: 
                 index = next(next_index, None)
             if index is None:
                 break
-            due = started + index / per_second
-            pause = due - time.perf_counter()
-            if pause > 0:
-                time.sleep(pause)
             method, path, body, headers = requests_list[index]
-            status, _ = connection.request(method, path, body, headers() if callable(headers) else headers)
-            mine.append((time.perf_counter() - due) * 1000)
+            if per_second:
+                since = started + index / per_second
+                if since > time.perf_counter():
+                    time.sleep(since - time.perf_counter())
+            if callable(headers):
+                headers = headers()
+            if not per_second:
+                since = time.perf_counter()
+            status, _ = connection.request(method, path, body, headers)
+            mine.append((time.perf_counter() - since) * 1000)
             counts[status] = counts.get(status, 0) + 1
         with lock:
             latencies.extend(mine)
             for status, count in counts.items():
                 statuses[status] = statuses.get(status, 0) + count
 
+    client_cpu = time.process_time()
     with ThreadPoolExecutor(senders) as pool:
         for future in [pool.submit(run) for _ in range(senders)]:
             future.result()
+    _load.client_cpu_ms = (time.process_time() - client_cpu) * 1000 / max(1, len(requests_list))
     return time.perf_counter() - started, latencies, statuses
 
 
@@ -442,8 +421,8 @@ def webhook_ingestion(stack: Stack, ledger: Ledger, events: int, senders: int, w
                                   meter.per_request_ms(len(work)), _load.client_cpu_ms))
                 if not alone:
                     settle(ledger)
-                paced.append(_load_paced(endpoints.panel, _signed_events(endpoints, events), per_second,
-                                         senders * 2))
+                paced.append(_load(endpoints.panel, _signed_events(endpoints, events), senders * 2,
+                                   per_second=per_second))
                 if not alone:
                     settle(ledger)
         finally:
