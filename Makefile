@@ -17,8 +17,14 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/python -m panel.serve
 
+# The whole suite on the default configuration (SQLite, in-process cache, queue in memory), then every test of the
+# panel again on the scale-out one: PostgreSQL and Redis (tests/conftest.py; skipped, saying why, without them).
+# The local org's own tests, the contract suite and the tests that always use PostgreSQL and Redis run once.
+SCALEOUT_PASS := --ignore=tests/localorg --ignore=tests/contract --ignore=tests/scaleout --ignore=tests/test_soak.py
+
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	PANEL_TEST_CONFIG=scaleout $(BIN)/python -m pytest $(or $(PYTEST_ARGS),$(SCALEOUT_PASS))
 
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -188,7 +188,12 @@ def show_queue():
     return response
 
 
-@bp.route("/items/<int:item_id>/pick", methods=["POST"])
+# A queue item's id in a URL: a whole number the id column can hold (PostgreSQL's integer is 32-bit); anything
+# else is a 404, never a database error.
+_ITEM = "<int(min=1, max=2147483647):item_id>"
+
+
+@bp.route(f"/items/{_ITEM}/pick", methods=["POST"])
 @reviewer_required
 def pick_record(item_id: int):
     _item_or_404(item_id)
@@ -203,7 +208,7 @@ def pick_record(item_id: int):
     return _resolve(item_id, "record", record_id, record_type_of(record_id))
 
 
-@bp.route("/items/<int:item_id>/search", methods=["GET"])
+@bp.route(f"/items/{_ITEM}/search", methods=["GET"])
 @reviewer_required
 def search_records(item_id: int):
     _item_or_404(item_id)
@@ -223,7 +228,7 @@ def search_records(item_id: int):
     return _item_response(item_id, results=results, query=query)
 
 
-@bp.route("/items/<int:item_id>/lead", methods=["POST"])
+@bp.route(f"/items/{_ITEM}/lead", methods=["POST"])
 @reviewer_required
 def create_lead(item_id: int):
     _item_or_404(item_id)
@@ -255,7 +260,7 @@ def create_lead(item_id: int):
     return _resolve(item_id, "lead", card.record_id, "Lead")
 
 
-@bp.route("/items/<int:item_id>/retry", methods=["POST"])
+@bp.route(f"/items/{_ITEM}/retry", methods=["POST"])
 @reviewer_required
 def retry_call(item_id: int):
     item, _call = _item_or_404(item_id)
@@ -265,7 +270,7 @@ def retry_call(item_id: int):
     return _resolve(item_id, "retry")
 
 
-@bp.route("/items/<int:item_id>/dismiss", methods=["POST"])
+@bp.route(f"/items/{_ITEM}/dismiss", methods=["POST"])
 @reviewer_required
 def dismiss_call(item_id: int):
     _item_or_404(item_id)

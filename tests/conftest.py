@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass
 
@@ -81,25 +82,70 @@ def sf(localorg) -> Salesforce:
 
 # -- the panel app, signed in through the local org's real OAuth pages ------------------------------------------------
 
+# `PANEL_TEST_CONFIG=scaleout` runs every test that uses the panel app on the scale-out configuration instead: a
+# PostgreSQL database of the run's own and an empty Redis database number (cache and job queue), emptied after each
+# test. `make test` runs the suite both ways (see the Makefile); without the servers the second pass is skipped.
+SCALEOUT = os.environ.get("PANEL_TEST_CONFIG") == "scaleout"
+
+
+@pytest.fixture(scope="session")
+def scaleout_servers():
+    """(postgres_url, redis_url) for this run; the whole run is skipped, naming the server, when one is missing."""
+    from bench.stack import Unavailable, drop_postgres, private_postgres, private_redis, release_redis
+
+    try:
+        redis_url = private_redis()
+    except Unavailable as missing:
+        pytest.skip(f"the scale-out configuration needs Redis: {missing}")
+    try:
+        postgres_url = private_postgres()
+    except Unavailable as missing:
+        release_redis(redis_url)
+        pytest.skip(f"the scale-out configuration needs PostgreSQL: {missing}")
+    yield postgres_url, redis_url
+    release_redis(redis_url)
+    drop_postgres(postgres_url)
+
+
 @pytest.fixture
-def app(localorg, tmp_path):
+def app(localorg, tmp_path, request):
     from panel import create_app
 
-    application = create_app({
-        "TESTING": True,
-        "SECRET_KEY": "test-secret-key",
-        "LOCALORG_URL": localorg.url,
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'panel.sqlite3'}",
-        "PANEL_JOBS_MEMORY": True,
-        "CACHE_TYPE": "SimpleCache",
-    })
+    config = {"TESTING": True, "SECRET_KEY": "test-secret-key", "LOCALORG_URL": localorg.url}
+    if SCALEOUT:
+        postgres_url, redis_url = request.getfixturevalue("scaleout_servers")
+        config.update(DATABASE_URL=postgres_url, REDIS_URL=redis_url)
+    else:
+        config.update(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'panel.sqlite3'}", PANEL_JOBS_MEMORY=True,
+                      CACHE_TYPE="SimpleCache")
+    application = create_app(config)
+    application.extensions["tests.config"] = dict(config)  # what a test's second app on the same data starts from
     yield application
+    from panel import jobs
     from panel.extensions import cache, db
 
     with application.app_context():
         cache.clear()
         db.session.remove()
+        if SCALEOUT:  # the next test starts from empty tables and an empty queue, as a SQLite file would
+            jobs.huey.flush()
+            with db.engine.begin() as connection:
+                for table in reversed(db.metadata.sorted_tables):
+                    connection.execute(table.delete())
         db.engine.dispose()
+
+
+def rows_on_record(app, sql: str) -> list[dict]:
+    """What the panel's database durably holds, read over a connection of its own (past the app's models and
+    session): SQLite file or PostgreSQL alike."""
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+    try:
+        with engine.connect() as connection:
+            return [dict(row._mapping) for row in connection.exec_driver_sql(sql)]
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture

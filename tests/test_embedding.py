@@ -30,8 +30,7 @@ def make_app(app, tmp_path):
     made = []
 
     def build(**overrides):
-        config = {key: app.config[key] for key in ("TESTING", "SECRET_KEY", "LOCALORG_URL", "SQLALCHEMY_DATABASE_URI",
-                                                   "PANEL_JOBS_MEMORY", "CACHE_TYPE")}
+        config = dict(app.extensions["tests.config"])
         config["PANEL_FRAME_ANCESTORS"] = None
         config.update(overrides)
         other = create_app(config)

@@ -205,6 +205,15 @@ def test_a_filter_or_position_that_makes_no_sense_is_a_400_naming_it(app, review
         assert response.status_code == 400 and f"“{field}”" in response.text
 
 
+@pytest.mark.parametrize("number", ["0", "2147483648", "99999999999999999999"])
+def test_an_item_number_no_queue_item_can_have_is_not_found(app, client, reviewer, number):
+    waiting_call(app, client, "call-numbered")
+    page = reviewer.get("/review").text
+    assert reviewer.get(f"/review/items/{number}/search", headers=HX).status_code == 404
+    assert reviewer.post(f"/review/items/{number}/dismiss", headers=HX,
+                         data={"csrf_token": token(page)}).status_code == 404
+
+
 # -- resolving --------------------------------------------------------------------------------------------------------
 
 def test_picking_a_candidate_logs_the_call_once_against_it_and_keeps_who_decided(app, client, reviewer, sf):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import threading
 import time
 
@@ -13,6 +12,7 @@ import requests
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from calls_support import SECRET, Dialer, served, signed
+from tests.conftest import rows_on_record
 from panel.calls.events import MAX_BODY_BYTES
 
 
@@ -23,9 +23,8 @@ def dialer(client):
 
 def stored_events(app) -> list[tuple[str, str]]:
     """(event_id, call_id) of every stored event, read over a connection of its own: what is durably there."""
-    path = app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")
-    with sqlite3.connect(path) as connection:
-        return connection.execute("SELECT event_id, call_id FROM call_events ORDER BY id").fetchall()
+    return [(row["event_id"], row["call_id"])
+            for row in rows_on_record(app, "SELECT event_id, call_id FROM call_events ORDER BY id")]
 
 
 # -- accepted, duplicate ------------------------------------------------------------------------------------------
