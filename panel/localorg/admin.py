@@ -10,6 +10,10 @@
 - `POST /_admin/clock` `{"advance_s": N}` moves the org clock forward (search lag, token expiry).
 - `POST /_admin/connected_app` `{"jwt_certificate": "<PEM>"}` uploads the certificate (or RSA public key) the JWT
   bearer flow verifies assertions with, as an admin does in a connected app; `null` removes it. Reset removes it.
+- `POST /_admin/field_security` `{"username": "...", "hidden": ["Contact.HomePhone", ...]}` hides fields from one
+  user, as a profile without Read access does: the API then answers as if they did not exist (`INVALID_FIELD` in
+  SOQL and SOSL, absent from describe, searches and record reads). Required fields cannot be hidden, as in
+  Salesforce. `"hidden": []` shows everything again; reset does too.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import math
 
 from flask import Blueprint, jsonify, request
 
-from . import formats, oauth, seed
+from . import formats, oauth, schema, seed
 from .api import FAULT_ERRORS
 from .context import current_org
 
@@ -122,6 +126,33 @@ def clock():
         raise AdminError("advance_s must be a number of seconds between 0 and ten years")
     store = current_org().store
     return jsonify(clock=formats.format_epoch(store.advance_clock(advance)))
+
+
+@bp.route("/field_security", methods=["POST"])
+def field_security():
+    payload = _payload()
+    unknown = sorted(set(payload) - {"username", "hidden"})
+    if unknown:
+        raise AdminError(f"unknown settings: {', '.join(unknown)}")
+    store = current_org().store
+    wanted = str(payload.get("username") or "").strip().lower()
+    user = next((u for u in store.rows("User") if (u["Username"] or "").lower() == wanted), None)
+    if user is None:
+        raise AdminError("username must name a user of the org")
+    hidden = payload.get("hidden")
+    if not isinstance(hidden, list) or not all(isinstance(name, str) for name in hidden):
+        raise AdminError('hidden must be a list of "Object.Field" names')
+    for name in hidden:
+        obj = schema.SOBJECTS.get(name.partition(".")[0].lower())
+        found = obj.fields.get(name.partition(".")[2].lower()) if obj is not None else None
+        if found is None:
+            raise AdminError(f"{name} is not a field of the org")
+        if not found.nillable or found.calculated:
+            raise AdminError(f"{name} is required or calculated: field-level security cannot hide it")
+    settings = json.loads(store.meta("field_security", "{}"))
+    settings[user["Id"]] = sorted(set(hidden))
+    store.set_meta("field_security", json.dumps(settings))
+    return jsonify(username=user["Username"], hidden=settings[user["Id"]])
 
 
 @bp.route("/connected_app", methods=["POST"])

@@ -74,6 +74,7 @@ def gate():
     if user is None:
         raise invalid_session()
     g.user = user
+    g.hidden_fields = hidden_from(org.store, user["Id"])
     g.api_version = api_version(version)
     rate = float(faults.get("error_rate") or 0)
     if rate and random.random() < rate:
@@ -106,6 +107,12 @@ def api_version(segment: str) -> str | None:
 
 def current_faults() -> dict:
     return json.loads(current_org().store.meta("faults", "{}"))
+
+
+def hidden_from(store, user_id: str) -> frozenset[tuple[str, str]]:
+    """The (object, field) pairs field-level security hides from this user (`POST /_admin/field_security`)."""
+    names = json.loads(store.meta("field_security", "{}")).get(user_id, ())
+    return frozenset(tuple(name.lower().split(".", 1)) for name in names)
 
 
 def current_user() -> dict:

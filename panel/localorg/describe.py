@@ -57,7 +57,7 @@ def full(obj: schema.SObjectType, version: str) -> dict:
     children = [{"childSObject": rel.child_sobject, "field": rel.fields[0], "relationshipName": rel.name,
                  "cascadeDelete": False, "deprecatedAndHidden": False, "restrictedDelete": False}
                 for rel in obj.child_relationships.values()]
-    return {**basic(obj, version), "fields": [field(f) for f in obj.fields.values()],
+    return {**basic(obj, version), "fields": [field(f) for f in obj.visible_fields()],
             "childRelationships": children, "recordTypeInfos": [], "supportedScopes": [],
             "searchLayoutable": obj.searchable, "compactLayoutable": obj.queryable,
             "urls": {**_urls(obj, version)}}

@@ -10,11 +10,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Optional
 
+from flask import g, has_request_context
+
 # describe "type" values used here: id, string, textarea, phone, email, url, picklist, combobox, reference,
 # boolean, date, datetime, int, double, currency, percent.
 TEXT_TYPES = frozenset({"id", "string", "textarea", "phone", "email", "url", "picklist", "combobox", "reference"})
 NUMBER_TYPES = frozenset({"int", "double", "currency", "percent"})
 
+
+
+def hidden_fields() -> frozenset[tuple[str, str]]:
+    """(object, field) pairs, lower-case, that field-level security hides from the user of the API request being
+    served (`POST /_admin/field_security`); none outside a request."""
+    return g.get("hidden_fields", frozenset()) if has_request_context() else frozenset()
 
 @dataclass(frozen=True)
 class Field:
@@ -80,7 +88,17 @@ class SObjectType:
     view_of: Optional[str] = None
 
     def field(self, name: str) -> Optional[Field]:
-        return self.fields.get(name.lower())
+        """The field by API name, as the requesting user sees it: None when field-level security hides it."""
+        found = self.fields.get(name.lower())
+        return None if found is not None and self.is_hidden(found) else found
+
+    def is_hidden(self, f: Field) -> bool:
+        return (self.name.lower(), f.name.lower()) in hidden_fields()
+
+    def visible_fields(self) -> list[Field]:
+        """Every field the requesting user may see (describe, SOSL scopes, a record read without a field list)."""
+        hidden = hidden_fields()
+        return [f for f in self.fields.values() if (self.name.lower(), f.name.lower()) not in hidden]
 
     def child_relationship(self, name: str) -> Optional[ChildRelationship]:
         return self.child_relationships.get(name.lower())
@@ -99,7 +117,7 @@ class SObjectType:
 
     @property
     def phone_fields(self) -> list[Field]:
-        return [f for f in self.fields.values() if f.type == "phone"]
+        return [f for f in self.visible_fields() if f.type == "phone"]
 
 
 def _f(name: str, type_: str, **kw) -> Field:

@@ -101,7 +101,7 @@ def shape_record(obj, row: dict, fields_param: str | None) -> dict:
                                                      "'__c' after the custom field name.")
             wanted.append(field.name)
     else:
-        wanted = [f.name for f in obj.fields.values()]
+        wanted = [f.name for f in obj.visible_fields()]
     shaped = {"attributes": {"type": obj.name, "url": api_url(f"sobjects/{obj.name}/{row['Id']}")}}
     shaped.update({name: row.get(name) for name in wanted})
     return shaped

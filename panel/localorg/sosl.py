@@ -343,14 +343,14 @@ def _epoch(now) -> float:
 
 def _fields_in_scope(obj: schema.SObjectType, scope: str) -> list[schema.Field]:
     if scope == "PHONE":
-        return [f for f in obj.fields.values() if f.type == "phone"]
+        return [f for f in obj.visible_fields() if f.type == "phone"]
     if scope == "EMAIL":
-        return [f for f in obj.fields.values() if f.type == "email"]
+        return [f for f in obj.visible_fields() if f.type == "email"]
     if scope == "NAME":
         extras = {name.lower() for name in _NAME_EXTRAS.get(obj.name, ())}
-        return [f for f in obj.fields.values()
+        return [f for f in obj.visible_fields()
                 if f.name_field or f.name in ("Name", "FirstName", "LastName") or f.name.lower() in extras]
-    return [f for f in obj.fields.values() if f.type in _ALL_TYPES]
+    return [f for f in obj.visible_fields() if f.type in _ALL_TYPES]
 
 
 def execute(search: Search, store, *, api_version: str, now, search_lag_s: float, tz) -> list[dict]:

@@ -248,3 +248,43 @@ def test_bad_input_never_gets_a_server_error(api, method, path, body):
     assert answer.status_code < 500, answer.text
     if answer.status_code >= 400:
         assert answer.json()
+
+
+# -- field-level security -------------------------------------------------------------------------------------------
+
+def test_a_field_hidden_from_a_user_does_not_exist_for_them_in_queries_searches_describe_and_reads(api, localorg):
+    localorg.admin("field_security", username=seed.INTEGRATION_USERNAME, hidden=["Contact.HomePhone"])
+    query = api.get(f"{api.base}/query", params={"q": "SELECT Id, HomePhone FROM Contact"}, timeout=10)
+    assert query.status_code == 400 and query.json()[0]["errorCode"] == "INVALID_FIELD"
+    assert "HomePhone" in query.json()[0]["message"]
+    where = api.get(f"{api.base}/query", params={"q": "SELECT Id FROM Contact WHERE HomePhone != null"}, timeout=10)
+    assert where.status_code == 400 and where.json()[0]["errorCode"] == "INVALID_FIELD"
+    search = api.get(f"{api.base}/search", params={
+        "q": "FIND {0312345678} IN PHONE FIELDS RETURNING Contact(Id, HomePhone)"}, timeout=10)
+    assert search.status_code == 400 and search.json()[0]["errorCode"] == "INVALID_FIELD"
+    fields = {f["name"] for f in api.get(f"{api.base}/sobjects/Contact/describe", timeout=10).json()["fields"]}
+    assert "HomePhone" not in fields and "MobilePhone" in fields
+    record = api.get(f"{api.base}/sobjects/Contact/{YAMADA}", timeout=10).json()
+    assert "HomePhone" not in record and "Phone" in record
+    # what they may see still works, and the other fields of the object are untouched
+    visible = api.get(f"{api.base}/query", params={"q": "SELECT Id, Phone FROM Contact"}, timeout=10)
+    assert visible.status_code == 200 and visible.json()["totalSize"] > 0
+
+    localorg.admin("field_security", username=seed.INTEGRATION_USERNAME, hidden=[])
+    again = api.get(f"{api.base}/query", params={"q": "SELECT Id, HomePhone FROM Contact"}, timeout=10)
+    assert again.status_code == 200
+
+
+def test_hiding_a_field_from_one_user_leaves_the_others_alone(api, localorg):
+    localorg.admin("field_security", username="agent@example.com", hidden=["Contact.HomePhone"])
+    assert api.get(f"{api.base}/query", params={"q": "SELECT HomePhone FROM Contact"}, timeout=10).status_code == 200
+
+
+@pytest.mark.parametrize("payload", [{"username": "nobody@example.com", "hidden": []},
+                                     {"username": "agent@example.com", "hidden": ["Contact.Nope"]},
+                                     {"username": "agent@example.com", "hidden": ["Contact.LastName"]},
+                                     {"username": "agent@example.com", "hidden": "Contact.HomePhone"},
+                                     {"username": "agent@example.com", "hidden": [], "extra": 1}])
+def test_invalid_field_security_is_refused(localorg, payload):
+    answer = requests.post(f"{localorg.url}/_admin/field_security", json=payload, timeout=10)
+    assert answer.status_code == 400 and answer.json()["error"]
