@@ -43,8 +43,8 @@ cli = AppGroup("panel", help="Operate the contact panel.")
 READ_OBJECTS = ("Contact", "Account", "Lead")
 OBJECT_LABELS = {"Contact": _l("Contact"), "Account": _l("Account"), "Lead": _l("Lead"), "Task": _l("Task")}
 CALL_FIELDS = ("CallObject", "CallType", "CallDurationInSeconds", "CallDisposition", "TaskSubtype")
-# The fields the screen pop's phone search names (panel.salesforce.queries): Salesforce refuses the whole search
-# when one of them is hidden from the user by field-level security, so every caller would see an error.
+# The phone fields the screen pop searches (panel.salesforce.queries). One hidden from the user by field-level
+# security is left out of the pop (panel.lookup learns which), so a number kept only there is never found.
 POP_SEARCH_FIELDS = {"Contact": ("Phone", "MobilePhone", "HomePhone", "OtherPhone", "AssistantPhone"),
                      "Account": ("Phone",), "Lead": ("Phone", "MobilePhone", "IsConverted")}
 MIN_SECRET_LENGTH = 16
@@ -247,16 +247,16 @@ def check_describes(describes: Mapping[str, dict | None], external_id_field: str
 
 
 def _pop_search_fields(sobject: str, describe: dict) -> Finding:
-    """A field the user cannot see is missing from describe; the pop's search names it, so Salesforce would
-    refuse the search (INVALID_FIELD) for this user on every call."""
+    """A field the user cannot see is missing from describe; the pop leaves it out for this user, so a caller whose
+    number is only there is not found."""
     visible = {entry.get("name") for entry in describe.get("fields") or ()}
     wanted = POP_SEARCH_FIELDS[sobject]
     hidden = [name for name in wanted if name not in visible]
     title = _("Screen pop fields on %(object)s", object=_object_name(sobject))
     if hidden:
         return Finding(f"search.{sobject}", title, False,
-                       _("Hidden from this user: %(fields)s. Salesforce refuses the screen pop's search while a "
-                         "field it names is hidden.", fields=", ".join(hidden)),
+                       _("Hidden from this user: %(fields)s. The screen pop leaves them out, so a caller whose number "
+                         "is only there is not found.", fields=", ".join(hidden)),
                        _("In Salesforce, grant Read access to %(fields)s on %(object)s in this user's profile or a "
                          "permission set (Field Permissions; or Setup → Object Manager → %(object)s → Fields → "
                          "Set Field-Level Security).", fields=", ".join(hidden), object=_object_name(sobject)))

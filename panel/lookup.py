@@ -20,7 +20,7 @@ import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Literal, Mapping
+from typing import Callable, Literal, Mapping, TypeVar
 
 from flask import current_app
 
@@ -31,8 +31,9 @@ from panel.phone import (PhoneNumber, display, is_withheld, parse_caller, recent
                          sosl_find_clause)
 from panel.salesforce import contacts
 from panel.salesforce.contacts import ContactCard, CreateRejected, Match
-from panel.salesforce.errors import ReconnectRequired, SalesforceError, SalesforceUnavailable
+from panel.salesforce.errors import ReconnectRequired, SalesforceError, SalesforceRequestError, SalesforceUnavailable
 from panel.salesforce.ids import record_key
+from panel.salesforce.queries import NOTHING_HIDDEN
 
 __all__ = [
     "Agent",
@@ -222,21 +223,23 @@ def _candidate(card: ContactCard) -> Candidate:
                      last_modified=card.last_modified)
 
 
-def _fetch(client, number: PhoneNumber, check: tuple[str, str] | None = None) -> Snapshot:
+def _fetch(client, number: PhoneNumber, check: tuple[str, str] | None = None,
+           hidden: frozenset[str] = NOTHING_HIDDEN) -> Snapshot:
     """Two API requests sent at once, so the lookup waits for one round trip: the SOSL search for the number
     (every card field but the opportunities) and one composite with the recently changed records.
 
     `check` is a (record type, Id) read in the same composite to learn whether it still has the number: the
-    remembered pick, which the search no longer returns once someone changed the record's phone.
+    remembered pick, which the search no longer returns once someone changed the record's phone. `hidden` are
+    fields field-level security hides from the user (see `_hiding`).
     """
     region = _region()
     ids = {check[0]: [check[1]]} if check is not None and check[0] in contacts.PHONE_FIELDS else {}
     lag = _ttl("PANEL_SEARCH_LAG_S", DEFAULT_SEARCH_LAG_S)
     fetched_at = datetime.now(timezone.utc)
     found, changed = _both(
-        lambda: contacts.search_cards(client, sosl_find_clause(search_terms(number))),
+        lambda: contacts.search_cards(client, sosl_find_clause(search_terms(number)), hidden=hidden),
         lambda: contacts.fetch_cards(client, ids=ids, changed_since=fetched_at - timedelta(seconds=lag),
-                                     phone_patterns=recent_change_patterns(number)))
+                                     phone_patterns=recent_change_patterns(number), hidden=hidden))
     # A record both found and recently changed is taken from the composite: it has its opportunities.
     by_id = {record_key(card.record_id): card for card in found}
     by_id.update({record_key(card.record_id): card for card in changed})
@@ -246,6 +249,39 @@ def _fetch(client, number: PhoneNumber, check: tuple[str, str] | None = None) ->
                      if check is not None and same_record(card.record_id, check[1])) - kept
     return Snapshot(e164=number.e164, cards=tuple(by_id[record_key(c.record_id)] for c in ordered),
                     fetched_at=fetched_at, without_number=lost)
+
+
+_T = TypeVar("_T")
+HIDDEN_FIELDS_TTL_S = 3600
+
+
+def _hidden_key(agent: Agent) -> str:
+    return _key("hidden-fields", agent.org_id, agent.user_id)
+
+
+def _hiding(agent: Agent | None, client, run: Callable[[frozenset[str]], _T]) -> _T:
+    """`run(hidden)`, with the pop's fields that field-level security hides from the agent left out of its queries.
+
+    Salesforce refuses a whole query or search that names a field its user cannot see (INVALID_FIELD), and orgs do
+    hide fields such as HomePhone from agents. The first time that happens, the pop's objects are described (one
+    API request), the hidden fields are remembered for this user for an hour, and `run` is tried once more without
+    them: the panel works without those fields (a caller known only by a number in a hidden field is not found;
+    the doctor page names the fields). An org that hides nothing never pays for this.
+    """
+    hidden = (cache.get(_hidden_key(agent)) if agent is not None else None) or NOTHING_HIDDEN
+    try:
+        return run(hidden)
+    except SalesforceRequestError as refused:
+        if refused.error_code != "INVALID_FIELD":
+            raise
+        learned = contacts.hidden_pop_fields(client)
+        if learned == hidden:  # nothing new to leave out: the refusal is about something else
+            raise
+        if agent is not None:
+            cache.set(_hidden_key(agent), learned, timeout=HIDDEN_FIELDS_TTL_S)
+        current_app.logger.info("screen pop: %d field(s) hidden from the user by field-level security are left "
+                                "out: %s", len(learned), ", ".join(sorted(learned)))
+        return run(learned)
 
 
 def _both(first: Callable[[], object], second: Callable[[], object]) -> tuple[object, object]:
@@ -295,7 +331,7 @@ def _snapshot(agent: Agent, number: PhoneNumber, client_source,
     try:
         client = _client(client_source)
         with _pop_deadline(client):
-            snapshot = _fetch(client, number, check)
+            snapshot = _hiding(agent, client, lambda hidden: _fetch(client, number, check, hidden))
     except ReconnectRequired:
         raise
     except SalesforceUnavailable:
@@ -378,16 +414,21 @@ def pick_record(agent: Agent, raw_phone: str, record_id: str, client_source,
                      remembered=len(snapshot.cards) > 1, stale_since=snapshot.fetched_at if failure else None)
 
 
-def card_for_record(client_source, record_type: str, record_id: str) -> ContactCard | None:
-    """One record's card (after a manual search), in one API request."""
+def card_for_record(client_source, record_type: str, record_id: str, agent: Agent | None = None
+                    ) -> ContactCard | None:
+    """One record's card (after a manual search), in one API request. With `agent`, without the fields hidden
+    from them (`_hiding`)."""
     if record_type not in contacts.PHONE_FIELDS:
         return None
-    cards = contacts.fetch_cards(_client(client_source), ids={record_type: [record_id]})
+    client = _client(client_source)
+    cards = _hiding(agent, client, lambda hidden: contacts.fetch_cards(client, ids={record_type: [record_id]},
+                                                                       hidden=hidden))
     return next((c for c in cards if same_record(c.record_id, record_id)), None)
 
 
-def manual_search(client_source, text: str) -> list[Match]:
+def manual_search(client_source, text: str, agent: Agent | None = None) -> list[Match]:
     """The no-match state's search box: a number searches phone fields (verified), anything else every field.
+    With `agent`, without the fields hidden from them (`_hiding`).
 
     Raises ValueError with a message for the agent when `text` is too short to search.
     """
@@ -398,10 +439,12 @@ def manual_search(client_source, text: str) -> list[Match]:
     number = _typed_number(cleaned)
     client = _client(client_source)
     if number is not None:
-        hits = contacts.search_phone(client, sosl_find_clause(search_terms(number)))
+        hits = _hiding(agent, client, lambda hidden: contacts.search_phone(
+            client, sosl_find_clause(search_terms(number)), hidden=hidden))
         kept = {c.record_id for c in verify([_candidate_of_match(h) for h in hits], number, _region())}
         return [hit for hit in hits if hit.record_id in kept]
-    return contacts.search_text(client, sosl_find_clause([cleaned]))
+    return _hiding(agent, client, lambda hidden: contacts.search_text(client, sosl_find_clause([cleaned]),
+                                                                      hidden=hidden))
 
 
 def _typed_number(text: str) -> PhoneNumber | None:

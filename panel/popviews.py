@@ -206,7 +206,7 @@ def _picked_from_search(agent, phone, record_id, record_type, call_id) -> lookup
     if record_type is None:
         return None
     try:
-        card = lookup.card_for_record(get_salesforce, record_type, record_id)
+        card = lookup.card_for_record(get_salesforce, record_type, record_id, agent)
     except SalesforceUnavailable:
         return lookup.PopResult("unavailable", phone, failure="unreachable")
     if card is None:
@@ -307,7 +307,7 @@ def search():
     extra = dict(search_text=text, search_phone=phone, results=None)
     status = 200
     try:
-        extra["results"] = lookup.manual_search(get_salesforce, text)
+        extra["results"] = lookup.manual_search(get_salesforce, text, current_agent())
     except ValueError:
         extra["search_error"] = _l("Type at least two characters.")
         status = 422

@@ -214,7 +214,7 @@ def search_records(item_id: int):
     _item_or_404(item_id)
     query = " ".join((request.args.get("q") or "").split())[:100]
     try:
-        results = lookup.manual_search(get_salesforce, query)
+        results = lookup.manual_search(get_salesforce, query, _reviewer_agent())
     except ValueError:
         return _item_response(item_id, status=422, query=query,
                               errors={"q": str(_l("Type at least two characters."))})

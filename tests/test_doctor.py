@@ -215,6 +215,14 @@ def test_the_page_shows_failures_with_their_fix(client, localorg):
     assert "https://status.salesforce.com" in page.text
 
 
+def test_the_page_names_a_phone_field_the_org_hides_from_the_admin(client, localorg):
+    sign_in(client, localorg, "reviewer@example.com")
+    localorg.admin("field_security", username="reviewer@example.com", hidden=["Contact.HomePhone"])
+    page = client.get("/admin/doctor?lang=en")
+    assert page.status_code == 200 and 'data-ok="false"' in page.text
+    assert "Hidden from this user: HomePhone. The screen pop leaves them out" in page.text
+
+
 @pytest.mark.parametrize("lang", ["ja", "en"])
 def test_the_page_is_in_the_chosen_language(client, localorg, lang):
     sign_in(client, localorg, "reviewer@example.com")

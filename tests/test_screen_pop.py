@@ -463,6 +463,34 @@ def test_bad_parameters_get_a_400_naming_the_field(signed_in_client, localorg, p
     assert response.status_code == 400 and field in response.text
 
 
+# -- fields hidden by field-level security -------------------------------------------------------------------------
+
+def test_fields_hidden_from_the_agent_are_left_out_and_the_pop_still_works(signed_in_client, localorg):
+    localorg.admin("field_security", username="agent@example.com", hidden=["Contact.HomePhone", "Contact.Title"])
+    before = localorg.api_requests()
+    first = pop(signed_in_client, "03-1234-5678")
+    assert shown_record(first) == (IDS["contact.yamada_taro"], "Contact")
+    assert "営業部長" not in first.text and 'class="card-title"' not in first.text  # the hidden Title is not shown
+    # refused search and composite, one describe of the pop's objects, the two again without the hidden fields
+    assert localorg.api_requests() - before == 5
+    middle = localorg.api_requests()
+    assert shown_record(pop(signed_in_client, "+81323456789")) == (IDS["contact.suzuki_ichiro"], "Contact")
+    assert localorg.api_requests() - middle == 2  # learned once: the next cold pop costs what it always does
+
+
+def test_a_caller_known_only_by_a_hidden_number_is_not_found_and_nothing_fails(signed_in_client, localorg, sf):
+    sf.Contact.create({"LastName": "自宅のみ", "HomePhone": "03-7777-1111"})
+    localorg.admin("field_security", username="agent@example.com", hidden=["Contact.HomePhone"])
+    answer = pop(signed_in_client, "03-7777-1111")
+    assert answer.status_code == 200 and 'data-state="no_match"' in answer.text
+
+
+def test_the_manual_search_leaves_hidden_fields_out_too(signed_in_client, localorg):
+    localorg.admin("field_security", username="agent@example.com", hidden=["Contact.Email", "Lead.Email"])
+    found = signed_in_client.get("/panel/search", query_string={"q": "山田", "phone": "03-9999-0000"}, headers=HX)
+    assert found.status_code == 200 and IDS["contact.yamada_taro"] in found.text
+
+
 # -- cost and failure ---------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("phone", ["03-1234-5678", "06-6123-4567", "03-9999-0009"])

@@ -39,6 +39,7 @@ __all__ = [
     "Opportunity",
     "create_record",
     "fetch_cards",
+    "hidden_pop_fields",
     "search_cards",
     "search_phone",
     "stage_from_answers",
@@ -139,23 +140,25 @@ def lightning_url(instance_url: str, record_type: str, record_id: str) -> str:
 
 # -- the SOSL half ------------------------------------------------------------------------------------------------
 
-def search_phone(client, find_clause: str) -> list[Match]:
-    """SOSL over every phone field the pop reads (one API request). `find_clause` is the escaped `{…}` part."""
-    return [_match(record) for record in client.search(queries.screen_pop_phone_search(find_clause))]
+def search_phone(client, find_clause: str, *, hidden: frozenset[str] = queries.NOTHING_HIDDEN) -> list[Match]:
+    """SOSL over every phone field the pop reads (one API request). `find_clause` is the escaped `{…}` part;
+    `hidden` the fields to leave out ("Object.Field", hidden from the user by field-level security)."""
+    return [_match(record) for record in client.search(queries.screen_pop_phone_search(find_clause, hidden))]
 
 
-def search_cards(client, find_clause: str) -> list[ContactCard]:
+def search_cards(client, find_clause: str, *, hidden: frozenset[str] = queries.NOTHING_HIDDEN
+                 ) -> list[ContactCard]:
     """The screen pop's search (one API request): cards for every hit, without opportunities (SOSL cannot read
     them). Hits are not verified yet: SOSL matches tokens, not numbers."""
     return [_card(client.instance_url, _sobject_type(record), record, (),
                   opportunities_known=_sobject_type(record) == "Lead")
-            for record in client.search(queries.screen_pop_phone_search(find_clause))
+            for record in client.search(queries.screen_pop_phone_search(find_clause, hidden))
             if _sobject_type(record) in PHONE_FIELDS]
 
 
-def search_text(client, find_clause: str) -> list[Match]:
+def search_text(client, find_clause: str, *, hidden: frozenset[str] = queries.NOTHING_HIDDEN) -> list[Match]:
     """The manual search box: names, companies, e-mails (one API request, SOSL IN ALL FIELDS)."""
-    return [_match(record) for record in client.search(queries.screen_pop_text_search(find_clause))]
+    return [_match(record) for record in client.search(queries.screen_pop_text_search(find_clause, hidden))]
 
 
 def _sobject_type(record: Mapping) -> str:
@@ -194,20 +197,21 @@ def _company(record_type: str, record: Mapping) -> str | None:
 # -- the composite half -------------------------------------------------------------------------------------------
 
 def fetch_cards(client, *, ids: Mapping[str, Iterable[str]] | None = None, changed_since: datetime | None = None,
-                account_ids: Iterable[str] = (), phone_patterns: Sequence[str] = ()) -> list[ContactCard]:
+                account_ids: Iterable[str] = (), phone_patterns: Sequence[str] = (),
+                hidden: frozenset[str] = queries.NOTHING_HIDDEN) -> list[ContactCard]:
     """Cards for these records and for every record changed since `changed_since`, in one composite request.
 
     `ids` maps record type to Ids; `account_ids` are Accounts whose open opportunities a Contact card falls back
     to (the Contacts' AccountIds) — they are read but only returned when listed in `ids` or recently changed.
     `phone_patterns` (SOQL LIKE patterns, panel.phone.recent_change_patterns) narrow the recently changed records
-    to those with a phone value that may be the caller's.
+    to those with a phone value that may be the caller's. `hidden` fields are left out of every query.
     """
     ids = {record_type: sorted(set(ids.get(record_type, ()))) for record_type in PHONE_FIELDS} if ids else {}
     wanted_accounts = sorted(set(ids.get("Account", [])) | set(account_ids))
     soql = {
-        "Contact": queries.screen_pop_contact_cards(ids.get("Contact", []), changed_since, phone_patterns),
-        "Account": queries.screen_pop_account_cards(wanted_accounts, changed_since, phone_patterns),
-        "Lead": queries.screen_pop_lead_cards(ids.get("Lead", []), changed_since, phone_patterns),
+        "Contact": queries.screen_pop_contact_cards(ids.get("Contact", []), changed_since, phone_patterns, hidden),
+        "Account": queries.screen_pop_account_cards(wanted_accounts, changed_since, phone_patterns, hidden),
+        "Lead": queries.screen_pop_lead_cards(ids.get("Lead", []), changed_since, phone_patterns, hidden),
     }
     requests = [_query_subrequest(client, soql[record_type], record_type) for record_type in soql
                 if soql[record_type]]
@@ -218,6 +222,23 @@ def fetch_cards(client, *, ids: Mapping[str, Iterable[str]] | None = None, chang
         [r["referenceId"] for r in requests], answers)}
     return _cards_from_rows(client.instance_url, rows, requested_accounts=set(ids.get("Account", [])),
                             changed_since=changed_since)
+
+
+def hidden_pop_fields(client) -> frozenset[str]:
+    """Which of the pop's fields field-level security hides from the client's user ("Object.Field"), from the
+    describe of Contact, Account and Lead: one composite request. A field the user cannot see is absent there."""
+    objects = list(queries.HIDEABLE_POP_FIELDS)
+    answers = client.composite([{"method": "GET", "referenceId": sobject,
+                                 "url": f"/services/data/v{client.api_version}/sobjects/{sobject}/describe"}
+                                for sobject in objects])
+    hidden = set()
+    for sobject, answer in zip(objects, answers):
+        body = answer.get("body") if answer.get("httpStatusCode") == 200 else None
+        if not isinstance(body, dict) or not isinstance(body.get("fields"), list):
+            continue  # the object itself is not readable: its own queries fail, as they would anyway
+        visible = {entry.get("name") for entry in body["fields"] if isinstance(entry, dict)}
+        hidden.update(f"{sobject}.{name}" for name in queries.HIDEABLE_POP_FIELDS[sobject] if name not in visible)
+    return frozenset(hidden)
 
 
 def _query_subrequest(client, soql: str, reference: str) -> dict:

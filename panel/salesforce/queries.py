@@ -65,80 +65,123 @@ _POP_CONTACT_DETAILS = ("Id, Name, Title, Email, AccountId, Account.Name, Owner.
                         "MobilePhone, HomePhone, OtherPhone, AssistantPhone")
 _CONTACT_ROLES = ("(SELECT OpportunityId, IsPrimary, Opportunity.Name, Opportunity.StageName, "
                   "Opportunity.CloseDate, Opportunity.IsClosed FROM OpportunityContactRoles)")
-_POP_CONTACT_FIELDS = f"{_POP_CONTACT_DETAILS}, {_CONTACT_ROLES}"
 _POP_ACCOUNT_DETAILS = "Id, Name, Phone, Owner.Name, LastModifiedDate"
 _OPEN_OPPORTUNITIES = ("(SELECT Id, Name, StageName, CloseDate, IsClosed FROM Opportunities WHERE IsClosed = false "
                        "ORDER BY CloseDate ASC LIMIT 5)")
-_POP_ACCOUNT_FIELDS = f"{_POP_ACCOUNT_DETAILS}, {_OPEN_OPPORTUNITIES}"
 _POP_LEAD_FIELDS = "Id, Name, Title, Email, Company, Status, Owner.Name, LastModifiedDate, Phone, MobilePhone"
-_POP_CARD_FIELDS = {"Contact": _POP_CONTACT_FIELDS, "Account": _POP_ACCOUNT_FIELDS, "Lead": _POP_LEAD_FIELDS}
+_POP_DETAILS = {"Contact": _POP_CONTACT_DETAILS, "Account": _POP_ACCOUNT_DETAILS, "Lead": _POP_LEAD_FIELDS}
+_POP_CHILDREN = {"Contact": _CONTACT_ROLES, "Account": _OPEN_OPPORTUNITIES, "Lead": None}
+# The pop's fields that field-level security can hide from a user (required fields it cannot). Salesforce refuses
+# a whole query or search that names a field its user cannot see, so every screen-pop statement below takes
+# `hidden`, "Object.Field" names to leave out (panel.lookup learns them from describe when a pop is refused).
+HIDEABLE_POP_FIELDS = {"Contact": ("Title", "Email", "AccountId", "Phone", "MobilePhone", "HomePhone", "OtherPhone",
+                                   "AssistantPhone"),
+                       "Account": ("Phone",), "Lead": ("Title", "Email", "Phone", "MobilePhone")}
+NOTHING_HIDDEN: frozenset[str] = frozenset()
 # A number can be every Contact's company main line; more hits than this are not a screen pop any more.
 POP_MAX_PER_OBJECT = 50
 POP_CARD_ROWS = 2000  # one page of query results
 
 
-def screen_pop_phone_search(find_clause: str) -> str:
+def _hidden_of(sobject: str, hidden: frozenset[str]) -> set[str]:
+    """The lower-case names of `sobject`'s hidden fields, with the parent fields read through a hidden lookup."""
+    gone = {name.partition(".")[2].lower() for name in hidden if name.partition(".")[0] == sobject}
+    if "accountid" in gone:
+        gone.add("account.name")
+    return gone
+
+
+def _details(sobject: str, hidden: frozenset[str]) -> str:
+    """The card's plain fields for `sobject`, without those hidden from the user."""
+    if not hidden:
+        return _POP_DETAILS[sobject]
+    gone = _hidden_of(sobject, hidden)
+    return ", ".join(name for name in _POP_DETAILS[sobject].split(", ") if name.lower() not in gone)
+
+
+def _card_fields(sobject: str, hidden: frozenset[str]) -> str:
+    """Every field of a card: the plain ones, then the opportunities' child subquery (Contacts, Accounts)."""
+    children = _POP_CHILDREN[sobject]
+    return f"{_details(sobject, hidden)}, {children}" if children else _details(sobject, hidden)
+
+
+def visible_phone_fields(sobject: str, hidden: frozenset[str] = NOTHING_HIDDEN) -> tuple[str, ...]:
+    gone = _hidden_of(sobject, hidden)
+    return tuple(name for name in _POP_PHONE_FIELDS[sobject] if name.lower() not in gone)
+
+
+def screen_pop_phone_search(find_clause: str, hidden: frozenset[str] = NOTHING_HIDDEN) -> str:
     """SOSL for a caller's number, with every card field but the opportunities (SOSL takes no child subqueries).
     `find_clause` is `panel.phone.sosl_find_clause(...)`: every term escaped."""
     return (f"FIND {find_clause} IN PHONE FIELDS RETURNING "
-            f"Contact({_POP_CONTACT_DETAILS} LIMIT {POP_MAX_PER_OBJECT}), "
-            f"Account({_POP_ACCOUNT_DETAILS} LIMIT {POP_MAX_PER_OBJECT}), "
-            f"Lead({_POP_LEAD_FIELDS} WHERE IsConverted = false LIMIT {POP_MAX_PER_OBJECT})")
+            f"Contact({_details('Contact', hidden)} LIMIT {POP_MAX_PER_OBJECT}), "
+            f"Account({_details('Account', hidden)} LIMIT {POP_MAX_PER_OBJECT}), "
+            f"Lead({_details('Lead', hidden)} WHERE IsConverted = false LIMIT {POP_MAX_PER_OBJECT})")
 
 
-def screen_pop_text_search(find_clause: str) -> str:
+def screen_pop_text_search(find_clause: str, hidden: frozenset[str] = NOTHING_HIDDEN) -> str:
     """SOSL for the manual search box (names, companies, e-mails); `find_clause` escaped like the phone search."""
+    contact, lead = _hidden_of("Contact", hidden), _hidden_of("Lead", hidden)
+    contact_fields = ", ".join(name for name in ("Id", "Name", "Title", "Email", "AccountId", "Account.Name",
+                                                 "Owner.Name", "Phone", "MobilePhone", "LastModifiedDate")
+                               if name.lower() not in contact)
+    lead_fields = ", ".join(name for name in ("Id", "Name", "Title", "Email", "Company", "Owner.Name", "Phone",
+                                              "MobilePhone", "LastModifiedDate") if name.lower() not in lead)
     return (f"FIND {find_clause} IN ALL FIELDS RETURNING "
-            f"Contact(Id, Name, Title, Email, AccountId, Account.Name, Owner.Name, Phone, MobilePhone, "
-            f"LastModifiedDate ORDER BY LastModifiedDate DESC LIMIT 20), "
-            f"Account(Id, Name, Phone, Owner.Name, LastModifiedDate ORDER BY LastModifiedDate DESC LIMIT 20), "
-            f"Lead(Id, Name, Title, Email, Company, Owner.Name, Phone, MobilePhone, LastModifiedDate "
-            f"WHERE IsConverted = false ORDER BY LastModifiedDate DESC LIMIT 20)")
+            f"Contact({contact_fields} ORDER BY LastModifiedDate DESC LIMIT 20), "
+            f"Account({_details('Account', hidden)} ORDER BY LastModifiedDate DESC LIMIT 20), "
+            f"Lead({lead_fields} WHERE IsConverted = false ORDER BY LastModifiedDate DESC LIMIT 20)")
 
 
 _POP_PHONE_FIELDS = {"Contact": ("Phone", "MobilePhone", "HomePhone", "OtherPhone", "AssistantPhone"),
                      "Account": ("Phone",), "Lead": ("Phone", "MobilePhone")}
 
 
-def _screen_pop_where(sobject: str, ids, changed_since, phone_patterns=()) -> str | None:
+def _screen_pop_where(sobject: str, ids, changed_since, phone_patterns=(),
+                      hidden: frozenset[str] = NOTHING_HIDDEN) -> str | None:
     """`Id IN (…) OR (LastModifiedDate > … AND (Phone LIKE … OR …))`: the verified SOSL hits plus whatever the
     search index cannot see yet, narrowed to phone values that may hold the number (panel.phone.
-    recent_change_patterns) so a busy org's other changes are not read on every pop.
+    recent_change_patterns) so a busy org's other changes are not read on every pop. Phone fields hidden from the
+    user are left out; with none left, so are the recent changes (no visible number could be the caller's).
 
     The card queries sort oldest change first: the SOSL hits (older than the window) always fit in the first page.
     """
     conditions = []
     if ids:
         conditions.append(format_soql("Id IN {}", list(ids)))
-    if changed_since is not None:
+    phones = visible_phone_fields(sobject, hidden)
+    if changed_since is not None and phones:
         recent = format_soql("LastModifiedDate > {}", changed_since)
-        likes = [format_soql(f"{name} LIKE {{}}", pattern) for name in _POP_PHONE_FIELDS[sobject]
-                 for pattern in phone_patterns]
+        likes = [format_soql(f"{name} LIKE {{}}", pattern) for name in phones for pattern in phone_patterns]
         conditions.append(f"({recent} AND ({' OR '.join(likes)}))" if likes else recent)
     return " OR ".join(conditions) if conditions else None
 
 
-def screen_pop_contact_cards(ids, changed_since, phone_patterns=()) -> str | None:
-    where = _screen_pop_where("Contact", ids, changed_since, phone_patterns)
-    return where and (f"SELECT {_POP_CONTACT_FIELDS} FROM Contact WHERE {where} "
+def screen_pop_contact_cards(ids, changed_since, phone_patterns=(), hidden: frozenset[str] = NOTHING_HIDDEN
+                             ) -> str | None:
+    where = _screen_pop_where("Contact", ids, changed_since, phone_patterns, hidden)
+    return where and (f"SELECT {_card_fields('Contact', hidden)} FROM Contact WHERE {where} "
                       f"ORDER BY LastModifiedDate ASC LIMIT {POP_CARD_ROWS}")
 
 
-def screen_pop_account_cards(ids, changed_since, phone_patterns=()) -> str | None:
-    where = _screen_pop_where("Account", ids, changed_since, phone_patterns)
-    return where and (f"SELECT {_POP_ACCOUNT_FIELDS} FROM Account WHERE {where} "
+def screen_pop_account_cards(ids, changed_since, phone_patterns=(), hidden: frozenset[str] = NOTHING_HIDDEN
+                             ) -> str | None:
+    where = _screen_pop_where("Account", ids, changed_since, phone_patterns, hidden)
+    return where and (f"SELECT {_card_fields('Account', hidden)} FROM Account WHERE {where} "
                       f"ORDER BY LastModifiedDate ASC LIMIT {POP_CARD_ROWS}")
 
 
-def screen_pop_lead_cards(ids, changed_since, phone_patterns=()) -> str | None:
-    where = _screen_pop_where("Lead", ids, changed_since, phone_patterns)
-    return where and (f"SELECT {_POP_LEAD_FIELDS} FROM Lead WHERE IsConverted = false AND ({where}) "
+def screen_pop_lead_cards(ids, changed_since, phone_patterns=(), hidden: frozenset[str] = NOTHING_HIDDEN
+                          ) -> str | None:
+    where = _screen_pop_where("Lead", ids, changed_since, phone_patterns, hidden)
+    return where and (f"SELECT {_card_fields('Lead', hidden)} FROM Lead WHERE IsConverted = false AND ({where}) "
                       f"ORDER BY LastModifiedDate ASC LIMIT {POP_CARD_ROWS}")
 
 
 def screen_pop_card_by_id(record_type: str, record_id: str) -> str:
     """One card's query; `record_id` may be a composite reference such as `@{newRecord.id}`."""
-    return format_soql(f"SELECT {_POP_CARD_FIELDS[record_type]} FROM {record_type} WHERE Id = {{}}", record_id)
+    return format_soql(f"SELECT {_card_fields(record_type, NOTHING_HIDDEN)} FROM {record_type} WHERE Id = {{}}",
+                       record_id)
 
 
 def card_stage_contact(contact_id: str) -> str:
