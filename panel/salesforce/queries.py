@@ -209,6 +209,11 @@ SCREEN_POP_CONTRACT_QUERIES = [
     ("screen pop: recent changes and the remembered pick", screen_pop_contact_cards(
         ["003000000000002AAA"], datetime(2024, 1, 1, tzinfo=timezone.utc), ["%678%"])),
     ("screen pop: a contact's stage", card_stage_contact("003000000000001AAA")),
+    ("screen pop: search without fields hidden from the user", screen_pop_phone_search(
+        '{"0312345678"}', frozenset({"Contact.HomePhone", "Contact.AccountId", "Lead.Email", "Account.Phone"}))),
+    ("screen pop: cards without fields hidden from the user", screen_pop_contact_cards(
+        ["003000000000001AAA"], datetime(2024, 1, 1, tzinfo=timezone.utc), ["%678%"],
+        frozenset({"Contact.HomePhone", "Contact.Title"}))),
     ("screen pop: an account's stage", card_stage_account("001000000000001AAA")),
 ]
 
