@@ -1,40 +1,23 @@
 """The panel as stateless web nodes sharing a real Redis and a real PostgreSQL.
 
 Each run gets a PostgreSQL database of its own (created, then dropped) and an empty Redis database number (flushed
-after every test). Without reachable servers every test here is skipped, saying which server is missing and how to
-start it; `.ci/run` starts both.
+after every test): `scaleout_servers` in tests/conftest.py. Without reachable servers every test here is skipped,
+saying which server is missing and how to start it; `.ci/run` starts both.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from bench.stack import Unavailable, drop_postgres, private_postgres, private_redis, release_redis
+from bench.stack import release_redis
 
 SECRET_KEY = "scale-out-shared-secret-key"
 
 
-@pytest.fixture(scope="session")
-def shared_servers():
-    """(postgres_url, redis_url) for this run, or a skip naming the server that did not answer."""
-    try:
-        redis_url = private_redis()
-    except Unavailable as missing:
-        pytest.skip(f"scale-out tests need Redis: {missing}")
-    try:
-        postgres_url = private_postgres()
-    except Unavailable as missing:
-        release_redis(redis_url)
-        pytest.skip(f"scale-out tests need PostgreSQL: {missing}")
-    yield postgres_url, redis_url
-    release_redis(redis_url)
-    drop_postgres(postgres_url)
-
-
 @pytest.fixture
-def make_node(shared_servers, localorg):
+def make_node(scaleout_servers, localorg):
     """Builds web nodes: separate app instances whose only common ground is Redis and PostgreSQL."""
-    postgres_url, redis_url = shared_servers
+    postgres_url, redis_url = scaleout_servers
     built = []
 
     def make():

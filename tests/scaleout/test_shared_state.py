@@ -96,7 +96,7 @@ def _start_worker(localorg, postgres_url: str, redis_url: str) -> subprocess.Pop
                             cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-def test_calls_sent_to_two_nodes_are_logged_exactly_once_by_two_workers(make_node, localorg, sf, shared_servers):
+def test_calls_sent_to_two_nodes_are_logged_exactly_once_by_two_workers(make_node, localorg, sf, scaleout_servers):
     nodes = [make_node(), make_node()]
     agent = nodes[0].test_client()
     sign_in(agent, localorg)  # half the calls use the agent's own token, stored by node one, read by the workers
@@ -108,7 +108,7 @@ def test_calls_sent_to_two_nodes_are_logged_exactly_once_by_two_workers(make_nod
             deliveries += [call_event(kind, call_id, "03-1234-5678", agent=email)] * 2
     random.Random(7).shuffle(deliveries)
 
-    workers = [_start_worker(localorg, *shared_servers) for _ in range(2)]
+    workers = [_start_worker(localorg, *scaleout_servers) for _ in range(2)]
     try:
         clients = [node.test_client() for node in nodes]
         for index, event in enumerate(deliveries):
@@ -144,9 +144,9 @@ def test_calls_sent_to_two_nodes_are_logged_exactly_once_by_two_workers(make_nod
     assert {task["Status"] for task in tasks} == {"Completed"}
 
 
-def test_a_process_takes_its_database_cache_and_queue_from_the_environment(shared_servers):
+def test_a_process_takes_its_database_cache_and_queue_from_the_environment(scaleout_servers):
     """What the deployment recipe promises: DATABASE_URL and REDIS_URL alone point a process at the shared servers."""
-    postgres_url, redis_url = shared_servers
+    postgres_url, redis_url = scaleout_servers
     env = {key: value for key, value in os.environ.items() if not key.startswith(("PANEL_", "SALESFORCE_"))}
     env.update(DATABASE_URL=postgres_url, REDIS_URL=redis_url, SECRET_KEY=SECRET_KEY)
     probe = ("from panel import create_app, jobs\n"
