@@ -19,8 +19,10 @@ run: $(STAMP)
 
 # The whole suite on the default configuration (SQLite, in-process cache, queue in memory), then every test of the
 # panel again on the scale-out one: PostgreSQL and Redis (tests/conftest.py; skipped, saying why, without them).
-# The local org's own tests, the contract suite and the tests that always use PostgreSQL and Redis run once.
-SCALEOUT_PASS := --ignore=tests/localorg --ignore=tests/contract --ignore=tests/scaleout --ignore=tests/test_soak.py
+# Run once: the local org's own tests, the contract suite, the tests that always use PostgreSQL and Redis, and the
+# browser tests (their live panel keeps its own SQLite file).
+SCALEOUT_PASS := --ignore=tests/localorg --ignore=tests/contract --ignore=tests/scaleout --ignore=tests/test_soak.py \
+	--ignore=tests/browser
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
