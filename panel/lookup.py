@@ -457,7 +457,8 @@ def _typed_number(text: str) -> PhoneNumber | None:
 
 def quick_create(client_source, agent: Agent, record_type: str, values: Mapping[str, str]) -> ContactCard:
     """Create a Lead or Contact from the no-match state (one API request) and make the next pop find it."""
-    card = contacts.create_record(_client(client_source), record_type, values)
+    client = _client(client_source)
+    card = _hiding(agent, client, lambda hidden: contacts.create_record(client, record_type, values, hidden=hidden))
     for phone in card.phones.values():
         if phone:
             invalidate_pop(agent.org_id, phone=phone)

@@ -485,6 +485,17 @@ def test_a_caller_known_only_by_a_hidden_number_is_not_found_and_nothing_fails(s
     assert answer.status_code == 200 and 'data-state="no_match"' in answer.text
 
 
+def test_a_record_created_by_an_agent_who_cannot_see_some_fields_is_created_once_and_shown(signed_in_client,
+                                                                                             localorg, sf):
+    localorg.admin("field_security", username="agent@example.com", hidden=["Lead.Title", "Lead.Email"])
+    token = csrf_token(signed_in_client)
+    created = _create(signed_in_client, token, record_type="Lead", LastName="見えない項目", Company="テスト商事",
+                      Phone="090-5555-0007")
+    new_id, record_type = shown_record(created)
+    assert record_type == "Lead"
+    assert [r["Id"] for r in sf.query("SELECT Id FROM Lead WHERE LastName = '見えない項目'")["records"]] == [new_id]
+
+
 def test_the_manual_search_leaves_hidden_fields_out_too(signed_in_client, localorg):
     localorg.admin("field_security", username="agent@example.com", hidden=["Contact.Email", "Lead.Email"])
     found = signed_in_client.get("/panel/search", query_string={"q": "山田", "phone": "03-9999-0000"}, headers=HX)

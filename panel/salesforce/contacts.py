@@ -400,15 +400,18 @@ def stage_from_answers(record_type: str, answers: Sequence[Mapping]) -> tuple[Op
 
 # -- quick create -------------------------------------------------------------------------------------------------
 
-def create_record(client, record_type: str, values: Mapping[str, str]) -> ContactCard:
-    """Create a Lead or Contact and read its card back, in one composite request (allOrNone).
+def create_record(client, record_type: str, values: Mapping[str, str], *,
+                  hidden: frozenset[str] = queries.NOTHING_HIDDEN) -> ContactCard:
+    """Create a Lead or Contact and read its card back (without the `hidden` fields), in one composite request
+    (allOrNone).
 
-    Raises CreateRejected with Salesforce's per-field messages when the record is refused.
+    Raises CreateRejected with Salesforce's per-field messages when the record is refused, and the read-back's
+    INVALID_FIELD as a SalesforceRequestError when it names a field the user cannot see (nothing was created).
     """
     if record_type not in CREATABLE_TYPES:
         raise ValueError(f"quick create makes Leads and Contacts, not {record_type}")
     version = client.api_version
-    read_back = queries.screen_pop_card_by_id(record_type, f"@{{{_NEW_RECORD_REF}.id}}")
+    read_back = queries.screen_pop_card_by_id(record_type, f"@{{{_NEW_RECORD_REF}.id}}", hidden)
     encoded = urlencode({"q": read_back}).replace(quote(f"@{{{_NEW_RECORD_REF}.id}}", safe=""),
                                                    f"@{{{_NEW_RECORD_REF}.id}}")
     answers = client.composite([
@@ -416,6 +419,10 @@ def create_record(client, record_type: str, values: Mapping[str, str]) -> Contac
          "body": dict(values)},
         {"method": "GET", "referenceId": "card", "url": f"/services/data/v{version}/query?{encoded}"},
     ], all_or_none=True)
+    refused = answers[1].get("body") if answers[1].get("httpStatusCode", 500) >= 400 else None
+    if isinstance(refused, list) and refused and isinstance(refused[0], Mapping) \
+            and refused[0].get("errorCode") == "INVALID_FIELD":
+        _records_of(answers[1])  # raises it: allOrNone rolled the create back, so asking again creates one record
     created = answers[0]
     if created.get("httpStatusCode", 500) >= 400:
         raise CreateRejected(_problems(created.get("body")))

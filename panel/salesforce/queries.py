@@ -178,10 +178,9 @@ def screen_pop_lead_cards(ids, changed_since, phone_patterns=(), hidden: frozens
                       f"ORDER BY LastModifiedDate ASC LIMIT {POP_CARD_ROWS}")
 
 
-def screen_pop_card_by_id(record_type: str, record_id: str) -> str:
+def screen_pop_card_by_id(record_type: str, record_id: str, hidden: frozenset[str] = NOTHING_HIDDEN) -> str:
     """One card's query; `record_id` may be a composite reference such as `@{newRecord.id}`."""
-    return format_soql(f"SELECT {_card_fields(record_type, NOTHING_HIDDEN)} FROM {record_type} WHERE Id = {{}}",
-                       record_id)
+    return format_soql(f"SELECT {_card_fields(record_type, hidden)} FROM {record_type} WHERE Id = {{}}", record_id)
 
 
 def card_stage_contact(contact_id: str) -> str:
