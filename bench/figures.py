@@ -361,14 +361,19 @@ class _CpuMeter:
         members = self.groups[name]
         return pids_named(members) if isinstance(members, str) else list(members)
 
-    def _times(self, name: str) -> dict[int, float]:
-        return {pid: cpu_seconds([pid]) for pid in self._pids(name)}
+    def _times(self, name: str) -> dict[int, float | None]:
+        return {pid: cpu_seconds([pid]) if os.path.exists(f"/proc/{pid}/stat") else None for pid in self._pids(name)}
 
     def per_request_ms(self, requests_done: int) -> dict[str, float]:
+        """CPU ms per request of each group; NaN for a group given by pids when one of them ended meanwhile (its CPU
+        time can no longer be read, so the figure would be short)."""
         shares = {}
         for name in self.groups:
             after = self._times(name)
-            used = sum(value - self.before[name].get(pid, 0.0) for pid, value in after.items())
+            if not isinstance(self.groups[name], str) and any(value is None for value in after.values()):
+                shares[name] = math.nan
+                continue
+            used = sum(value - self.before[name].get(pid, 0.0) for pid, value in after.items() if value is not None)
             shares[name] = used * 1000 / max(1, requests_done)
         return shares
 

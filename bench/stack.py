@@ -140,6 +140,9 @@ class Stack:
             "DATABASE_URL": self.database_url,
             "PANEL_LOCALORG_DATABASE": os.path.join(self.workdir, "localorg.sqlite3"),
             "PANEL_LOCALORG_LATENCY_MS": str(self.latency_ms), "PANEL_LOCALORG_SEARCH_LAG_S": "0",
+            # No recycling of web workers mid-run (production recycles them every 20,000 requests): a full run sends
+            # more than that, and a restarted worker would be measured cold and lose its CPU count.
+            "PANEL_WEB_MAX_REQUESTS": "0",
             "PYTHONPATH": PROJECT_ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
         })
         env.update({key: str(value) for key, value in self.extra_env.items()})
