@@ -133,7 +133,7 @@ def forget_current_tokens() -> None:
     with Session(db.engine) as own:
         connection = own.get(SalesforceConnection, connection_id)
         if connection is not None and connection.is_signed_in:
-            connection.access_token_encrypted = connection.refresh_token_encrypted = None
+            connection.forget_tokens()
             own.commit()
     g.pop("panel_connection", None)
     g.pop("salesforce", None)
