@@ -37,7 +37,7 @@ from panel.auth import current_connection, get_salesforce, login_required
 from panel.extensions import cache
 from panel.salesforce import tasks
 from panel.salesforce.errors import SalesforceRequestError, SalesforceUnavailable
-from panel.salesforce.ids import is_record_id
+from panel.salesforce.ids import is_record_id, record_type_of
 
 bp = Blueprint("tasks", __name__, url_prefix="/panel")
 
@@ -46,7 +46,6 @@ NOTES_MAX = 32_000
 CALL_ID_MAX = 255
 RECENT_CALLS = 5
 RELATED_CACHE_TTL_S = 300
-_RECORD_TYPES = tuple(tasks.RECORD_PREFIXES)
 NO_CALL = ""
 # Salesforce field → form field, for the messages Salesforce attaches to a refused write.
 _FORM_FIELDS = {"Subject": "subject", "Description": "notes", "ActivityDate": "due_date", "WhatId": "what_id"}
@@ -67,9 +66,9 @@ class BadRequest(ValueError):
 def _record(record_id: str, source: Mapping) -> tuple[str, str]:
     """(record_type, record_id), checked: the type must be one the panel shows and fit the Id's key prefix."""
     record_type = (source.get("record_type") or "").strip()
-    if record_type not in _RECORD_TYPES:
+    if record_type not in tasks.RECORD_TYPES:
         raise BadRequest("record_type", "record_type must be Contact, Lead or Account")
-    if not is_record_id(record_id) or record_id[:3] != tasks.RECORD_PREFIXES[record_type]:
+    if not is_record_id(record_id) or record_type_of(record_id) != record_type:
         raise BadRequest("record_id", f"record_id must be a {record_type} Id")
     return record_type, record_id
 

@@ -31,10 +31,11 @@ from urllib.parse import quote, urlencode
 from panel.salesforce import contacts, queries
 from panel.salesforce.contacts import FieldProblem, Opportunity
 from panel.salesforce.errors import SalesforceRequestError
+from panel.salesforce.ids import record_type_of
 
 __all__ = [
     "LIST_KINDS",
-    "RECORD_PREFIXES",
+    "RECORD_TYPES",
     "FieldProblem",
     "RelatedOption",
     "RelationRefused",
@@ -56,8 +57,8 @@ __all__ = [
 
 ListKind = Literal["next_steps", "past_activities"]
 LIST_KINDS: tuple[ListKind, ...] = ("next_steps", "past_activities")
-RECORD_PREFIXES = {"Contact": "003", "Lead": "00Q", "Account": "001"}
-RELATED_PREFIXES = {"001": "Account", "006": "Opportunity"}
+RECORD_TYPES = ("Contact", "Lead", "Account")  # what a Task can be about (its prefixes: panel.salesforce.ids)
+RELATED_TYPES = ("Account", "Opportunity")  # what a Contact's or Account's Task can be related to
 OPEN_STATUS = "Not Started"
 DONE_STATUS = "Completed"
 _ACCOUNT_REF = "taskAccount"
@@ -212,7 +213,7 @@ def who_and_what(record_type: str, record_id: str, related_id: str | None) -> tu
     A Lead's Task can be related to nothing: Salesforce refuses a WhatId beside a Lead WhoId.
     """
     related_id = related_id or None
-    if related_id is not None and related_id[:3] not in RELATED_PREFIXES:
+    if related_id is not None and record_type_of(related_id) not in RELATED_TYPES:
         raise RelationRefused("what_id", "a Task can be related to an Account or an Opportunity only")
     if record_type == "Lead":
         if related_id:
