@@ -28,6 +28,7 @@ Worker: `python -m panel.worker` (production), or the in-process consumer `make 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -211,16 +212,14 @@ def enqueue_call(call_id: str, *, force: bool = False) -> bool:
     key = _queued_key(call_id)
     try:
         if force:
-            huey.delete(key)
-        if not huey.put_if_empty(key, 1):
+            huey.put(key, 1)
+        elif not huey.put_if_empty(key, 1):
             return True
         process_call(call_id)
     except Exception:  # the event is stored; a broken queue must not lose the answer to the dialer
         log.exception("could not enqueue a call job; the sweep will pick the call up")
-        try:
+        with contextlib.suppress(Exception):
             huey.delete(key)
-        except Exception:
-            pass
         return False
     return True
 
