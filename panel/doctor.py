@@ -32,6 +32,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
 from panel import config as panel_config
+from panel.salesforce import queries
 from panel.salesforce.errors import NotFound, ReconnectRequired, SalesforceError, SalesforceUnavailable
 from panel.salesforce.http import SalesforceSession
 
@@ -45,8 +46,7 @@ OBJECT_LABELS = {"Contact": _l("Contact"), "Account": _l("Account"), "Lead": _l(
 CALL_FIELDS = ("CallObject", "CallType", "CallDurationInSeconds", "CallDisposition", "TaskSubtype")
 # The phone fields the screen pop searches (panel.salesforce.queries). One hidden from the user by field-level
 # security is left out of the pop (panel.lookup learns which), so a number kept only there is never found.
-POP_SEARCH_FIELDS = {"Contact": ("Phone", "MobilePhone", "HomePhone", "OtherPhone", "AssistantPhone"),
-                     "Account": ("Phone",), "Lead": ("Phone", "MobilePhone", "IsConverted")}
+POP_SEARCH_FIELDS = {**queries.POP_PHONE_FIELDS, "Lead": (*queries.POP_PHONE_FIELDS["Lead"], "IsConverted")}
 MIN_SECRET_LENGTH = 16
 _API_DISABLED = {"API_DISABLED_FOR_ORG", "API_CURRENTLY_DISABLED", "API_DISABLED_FOR_USER"}
 _NEW_SECRET = 'python3 -c "import secrets; print(secrets.token_urlsafe(32))"'

@@ -47,12 +47,8 @@ __all__ = [
     "search_text",
 ]
 
-CONTACT_PHONE_FIELDS = ("Phone", "MobilePhone", "HomePhone", "OtherPhone", "AssistantPhone")
-PHONE_FIELDS: dict[str, tuple[str, ...]] = {
-    "Contact": CONTACT_PHONE_FIELDS,
-    "Account": ("Phone",),
-    "Lead": ("Phone", "MobilePhone"),
-}
+PHONE_FIELDS: dict[str, tuple[str, ...]] = queries.POP_PHONE_FIELDS
+CONTACT_PHONE_FIELDS = PHONE_FIELDS["Contact"]
 CREATABLE_TYPES = ("Lead", "Contact")
 _NEW_RECORD_REF = "newRecord"
 

@@ -61,22 +61,35 @@ CONTRACT_QUERIES: list[tuple[str, str]] = [
 # roles, an Account's own open ones (the Contact card falls back to its Account's when it has no role). SOSL's
 # RETURNING takes parent fields (Account.Name, Owner.Name) but no child subqueries: the search reads the details
 # alone, and a card found only by the search gets its stage with its task lists (`card_stage_*` below).
-_POP_CONTACT_DETAILS = ("Id, Name, Title, Email, AccountId, Account.Name, Owner.Name, LastModifiedDate, Phone, "
-                        "MobilePhone, HomePhone, OtherPhone, AssistantPhone")
+# The phone fields the pop searches and reads, per object: the one list (panel.salesforce.contacts and the doctor
+# take theirs from here).
+POP_PHONE_FIELDS = {"Contact": ("Phone", "MobilePhone", "HomePhone", "OtherPhone", "AssistantPhone"),
+                    "Account": ("Phone",), "Lead": ("Phone", "MobilePhone")}
+_POP_DETAILS = {
+    "Contact": ("Id", "Name", "Title", "Email", "AccountId", "Account.Name", "Owner.Name", "LastModifiedDate",
+                *POP_PHONE_FIELDS["Contact"]),
+    "Account": ("Id", "Name", *POP_PHONE_FIELDS["Account"], "Owner.Name", "LastModifiedDate"),
+    "Lead": ("Id", "Name", "Title", "Email", "Company", "Status", "Owner.Name", "LastModifiedDate",
+             *POP_PHONE_FIELDS["Lead"]),
+}
+# The manual search box's hits show less than a card (no Lead status; a Contact's first two phones).
+_TEXT_SEARCH_FIELDS = {
+    "Contact": ("Id", "Name", "Title", "Email", "AccountId", "Account.Name", "Owner.Name", "Phone", "MobilePhone",
+                "LastModifiedDate"),
+    "Account": _POP_DETAILS["Account"],
+    "Lead": ("Id", "Name", "Title", "Email", "Company", "Owner.Name", "Phone", "MobilePhone", "LastModifiedDate"),
+}
 _CONTACT_ROLES = ("(SELECT OpportunityId, IsPrimary, Opportunity.Name, Opportunity.StageName, "
                   "Opportunity.CloseDate, Opportunity.IsClosed FROM OpportunityContactRoles)")
-_POP_ACCOUNT_DETAILS = "Id, Name, Phone, Owner.Name, LastModifiedDate"
 _OPEN_OPPORTUNITIES = ("(SELECT Id, Name, StageName, CloseDate, IsClosed FROM Opportunities WHERE IsClosed = false "
                        "ORDER BY CloseDate ASC LIMIT 5)")
-_POP_LEAD_FIELDS = "Id, Name, Title, Email, Company, Status, Owner.Name, LastModifiedDate, Phone, MobilePhone"
-_POP_DETAILS = {"Contact": _POP_CONTACT_DETAILS, "Account": _POP_ACCOUNT_DETAILS, "Lead": _POP_LEAD_FIELDS}
 _POP_CHILDREN = {"Contact": _CONTACT_ROLES, "Account": _OPEN_OPPORTUNITIES, "Lead": None}
 # The pop's fields that field-level security can hide from a user (required fields it cannot). Salesforce refuses
 # a whole query or search that names a field its user cannot see, so every screen-pop statement below takes
 # `hidden`, "Object.Field" names to leave out (panel.lookup learns them from describe when a pop is refused).
-HIDEABLE_POP_FIELDS = {"Contact": ("Title", "Email", "AccountId", "Phone", "MobilePhone", "HomePhone", "OtherPhone",
-                                   "AssistantPhone"),
-                       "Account": ("Phone",), "Lead": ("Title", "Email", "Phone", "MobilePhone")}
+HIDEABLE_POP_FIELDS = {"Contact": ("Title", "Email", "AccountId", *POP_PHONE_FIELDS["Contact"]),
+                       "Account": POP_PHONE_FIELDS["Account"],
+                       "Lead": ("Title", "Email", *POP_PHONE_FIELDS["Lead"])}
 NOTHING_HIDDEN: frozenset[str] = frozenset()
 # A number can be every Contact's company main line; more hits than this are not a screen pop any more.
 POP_MAX_PER_OBJECT = 50
@@ -91,12 +104,15 @@ def _hidden_of(sobject: str, hidden: frozenset[str]) -> set[str]:
     return gone
 
 
+def _visible(names: tuple[str, ...], sobject: str, hidden: frozenset[str]) -> str:
+    """`names` as a field list, without those hidden from the user."""
+    gone = _hidden_of(sobject, hidden) if hidden else set()
+    return ", ".join(name for name in names if name.lower() not in gone)
+
+
 def _details(sobject: str, hidden: frozenset[str]) -> str:
     """The card's plain fields for `sobject`, without those hidden from the user."""
-    if not hidden:
-        return _POP_DETAILS[sobject]
-    gone = _hidden_of(sobject, hidden)
-    return ", ".join(name for name in _POP_DETAILS[sobject].split(", ") if name.lower() not in gone)
+    return _visible(_POP_DETAILS[sobject], sobject, hidden)
 
 
 def _card_fields(sobject: str, hidden: frozenset[str]) -> str:
@@ -107,7 +123,7 @@ def _card_fields(sobject: str, hidden: frozenset[str]) -> str:
 
 def visible_phone_fields(sobject: str, hidden: frozenset[str] = NOTHING_HIDDEN) -> tuple[str, ...]:
     gone = _hidden_of(sobject, hidden)
-    return tuple(name for name in _POP_PHONE_FIELDS[sobject] if name.lower() not in gone)
+    return tuple(name for name in POP_PHONE_FIELDS[sobject] if name.lower() not in gone)
 
 
 def screen_pop_phone_search(find_clause: str, hidden: frozenset[str] = NOTHING_HIDDEN) -> str:
@@ -121,20 +137,13 @@ def screen_pop_phone_search(find_clause: str, hidden: frozenset[str] = NOTHING_H
 
 def screen_pop_text_search(find_clause: str, hidden: frozenset[str] = NOTHING_HIDDEN) -> str:
     """SOSL for the manual search box (names, companies, e-mails); `find_clause` escaped like the phone search."""
-    contact, lead = _hidden_of("Contact", hidden), _hidden_of("Lead", hidden)
-    contact_fields = ", ".join(name for name in ("Id", "Name", "Title", "Email", "AccountId", "Account.Name",
-                                                 "Owner.Name", "Phone", "MobilePhone", "LastModifiedDate")
-                               if name.lower() not in contact)
-    lead_fields = ", ".join(name for name in ("Id", "Name", "Title", "Email", "Company", "Owner.Name", "Phone",
-                                              "MobilePhone", "LastModifiedDate") if name.lower() not in lead)
     return (f"FIND {find_clause} IN ALL FIELDS RETURNING "
-            f"Contact({contact_fields} ORDER BY LastModifiedDate DESC LIMIT 20), "
-            f"Account({_details('Account', hidden)} ORDER BY LastModifiedDate DESC LIMIT 20), "
-            f"Lead({lead_fields} WHERE IsConverted = false ORDER BY LastModifiedDate DESC LIMIT 20)")
-
-
-_POP_PHONE_FIELDS = {"Contact": ("Phone", "MobilePhone", "HomePhone", "OtherPhone", "AssistantPhone"),
-                     "Account": ("Phone",), "Lead": ("Phone", "MobilePhone")}
+            f"Contact({_visible(_TEXT_SEARCH_FIELDS['Contact'], 'Contact', hidden)} "
+            f"ORDER BY LastModifiedDate DESC LIMIT 20), "
+            f"Account({_visible(_TEXT_SEARCH_FIELDS['Account'], 'Account', hidden)} "
+            f"ORDER BY LastModifiedDate DESC LIMIT 20), "
+            f"Lead({_visible(_TEXT_SEARCH_FIELDS['Lead'], 'Lead', hidden)} "
+            f"WHERE IsConverted = false ORDER BY LastModifiedDate DESC LIMIT 20)")
 
 
 def _screen_pop_where(sobject: str, ids, changed_since, phone_patterns=(),
