@@ -18,11 +18,11 @@ TEXT_TYPES = frozenset({"id", "string", "textarea", "phone", "email", "url", "pi
 NUMBER_TYPES = frozenset({"int", "double", "currency", "percent"})
 
 
-
 def hidden_fields() -> frozenset[tuple[str, str]]:
     """(object, field) pairs, lower-case, that field-level security hides from the user of the API request being
     served (`POST /_admin/field_security`); none outside a request."""
     return g.get("hidden_fields", frozenset()) if has_request_context() else frozenset()
+
 
 @dataclass(frozen=True)
 class Field:

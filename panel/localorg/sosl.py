@@ -343,7 +343,7 @@ def _epoch(now) -> float:
 
 def _fields_in_scope(obj: schema.SObjectType, scope: str) -> list[schema.Field]:
     if scope == "PHONE":
-        return [f for f in obj.visible_fields() if f.type == "phone"]
+        return obj.phone_fields
     if scope == "EMAIL":
         return [f for f in obj.visible_fields() if f.type == "email"]
     if scope == "NAME":
