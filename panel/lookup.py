@@ -259,7 +259,7 @@ def _hidden_key(agent: Agent) -> str:
     return _key("hidden-fields", agent.org_id, agent.user_id)
 
 
-def _hiding(agent: Agent | None, client, run: Callable[[frozenset[str]], _T]) -> _T:
+def _hiding(agent: Agent, client, run: Callable[[frozenset[str]], _T]) -> _T:
     """`run(hidden)`, with the pop's fields that field-level security hides from the agent left out of its queries.
 
     Salesforce refuses a whole query or search that names a field its user cannot see (INVALID_FIELD), and orgs do
@@ -268,7 +268,7 @@ def _hiding(agent: Agent | None, client, run: Callable[[frozenset[str]], _T]) ->
     them: the panel works without those fields (a caller known only by a number in a hidden field is not found;
     the doctor page names the fields). An org that hides nothing never pays for this.
     """
-    hidden = (cache.get(_hidden_key(agent)) if agent is not None else None) or NOTHING_HIDDEN
+    hidden = cache.get(_hidden_key(agent)) or NOTHING_HIDDEN
     try:
         return run(hidden)
     except SalesforceRequestError as refused:
@@ -277,8 +277,7 @@ def _hiding(agent: Agent | None, client, run: Callable[[frozenset[str]], _T]) ->
         learned = contacts.hidden_pop_fields(client)
         if learned == hidden:  # nothing new to leave out: the refusal is about something else
             raise
-        if agent is not None:
-            cache.set(_hidden_key(agent), learned, timeout=HIDDEN_FIELDS_TTL_S)
+        cache.set(_hidden_key(agent), learned, timeout=HIDDEN_FIELDS_TTL_S)
         current_app.logger.info("screen pop: %d field(s) hidden from the user by field-level security are left "
                                 "out: %s", len(learned), ", ".join(sorted(learned)))
         return run(learned)
@@ -414,10 +413,9 @@ def pick_record(agent: Agent, raw_phone: str, record_id: str, client_source,
                      remembered=len(snapshot.cards) > 1, stale_since=snapshot.fetched_at if failure else None)
 
 
-def card_for_record(client_source, record_type: str, record_id: str, agent: Agent | None = None
-                    ) -> ContactCard | None:
-    """One record's card (after a manual search), in one API request. With `agent`, without the fields hidden
-    from them (`_hiding`)."""
+def card_for_record(client_source, record_type: str, record_id: str, agent: Agent) -> ContactCard | None:
+    """One record's card (after a manual search), in one API request, without the fields hidden from the agent
+    (`_hiding`)."""
     if record_type not in contacts.PHONE_FIELDS:
         return None
     client = _client(client_source)
@@ -426,9 +424,9 @@ def card_for_record(client_source, record_type: str, record_id: str, agent: Agen
     return next((c for c in cards if same_record(c.record_id, record_id)), None)
 
 
-def manual_search(client_source, text: str, agent: Agent | None = None) -> list[Match]:
-    """The no-match state's search box: a number searches phone fields (verified), anything else every field.
-    With `agent`, without the fields hidden from them (`_hiding`).
+def manual_search(client_source, text: str, agent: Agent) -> list[Match]:
+    """The no-match state's search box: a number searches phone fields (verified), anything else every field,
+    without the fields hidden from the agent (`_hiding`).
 
     Raises ValueError with a message for the agent when `text` is too short to search.
     """

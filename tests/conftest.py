@@ -84,7 +84,8 @@ def sf(localorg) -> Salesforce:
 
 # `PANEL_TEST_CONFIG=scaleout` runs every test that uses the panel app on the scale-out configuration instead: a
 # PostgreSQL database of the run's own and an empty Redis database number (cache and job queue), emptied after each
-# test. `make test` runs the suite both ways (see the Makefile); without the servers the second pass is skipped.
+# test. `make test` runs the panel's tests both ways (see the Makefile); without the servers the second pass is
+# skipped.
 SCALEOUT = os.environ.get("PANEL_TEST_CONFIG") == "scaleout"
 
 

@@ -101,19 +101,19 @@ def test_a_remembered_pick_survives_a_pop_that_does_not_change_it(ctx, localorg,
 
 
 def test_manual_search_finds_people_by_name_email_and_number(ctx, localorg, salesforce):
-    by_name = lookup.manual_search(salesforce, "吉田")
+    by_name = lookup.manual_search(salesforce, "吉田", AGENT)
     assert {IDS["contact.yoshida_sho"], IDS["contact.yoshida_aya"]} <= {m.record_id for m in by_name}
-    by_email = lookup.manual_search(salesforce, "taro.yamada@yamada-shoji.example.jp")
+    by_email = lookup.manual_search(salesforce, "taro.yamada@yamada-shoji.example.jp", AGENT)
     assert IDS["contact.yamada_taro"] in {m.record_id for m in by_email}
-    by_number = lookup.manual_search(salesforce, "090-1234-5678")
+    by_number = lookup.manual_search(salesforce, "090-1234-5678", AGENT)
     assert [m.record_id for m in by_number] == [IDS["contact.yamada_taro"]]
     with pytest.raises(ValueError):
-        lookup.manual_search(salesforce, " x ")
+        lookup.manual_search(salesforce, " x ", AGENT)
 
 
 @pytest.mark.parametrize("text", ['"} OR {*', "a' OR Name != '", "山田\\", "山田 AND NOT 鈴木", "(03) *"])
 def test_manual_search_text_cannot_change_the_search(ctx, localorg, salesforce, text):
-    assert isinstance(lookup.manual_search(salesforce, text), list)
+    assert isinstance(lookup.manual_search(salesforce, text, AGENT), list)
 
 
 def test_a_withheld_pop_never_opens_a_connection(ctx, localorg):
