@@ -16,7 +16,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from urllib.parse import urlsplit
 
 import requests
@@ -259,9 +259,29 @@ class _Connection:
         raise AssertionError("unreachable")
 
 
-def _load(base_url: str, requests_list: list, senders: int, per_second: float | None = None
-          ) -> tuple[float, list[float], dict[int, int]]:
-    """Send every (method, path, body, headers) from `senders` threads; (seconds, latencies ms, status counts).
+@dataclass
+class LoadRun:
+    """One load run: how long it took, each request's latency (ms) and the answers' statuses; the driver's own CPU
+    per request; and, when a `_CpuMeter` watched it, the CPU per request of each watched group."""
+
+    seconds: float
+    latencies: list[float]
+    statuses: dict[int, int]
+    client_cpu_ms: float
+    cpu_ms: dict[str, float] = field(default_factory=dict)
+
+    def rate(self, status: int) -> float:
+        """Answers with `status` per second."""
+        return self.statuses.get(status, 0) / self.seconds
+
+    @property
+    def p99(self) -> float:
+        return percentile(self.latencies, 0.99)
+
+
+def _load(base_url: str, requests_list: list, senders: int, per_second: float | None = None,
+          meter: "_CpuMeter | None" = None) -> LoadRun:
+    """Send every (method, path, body, headers) from `senders` threads (with `meter`, its CPU shares included).
 
     Without `per_second`, closed loop: each sender sends its next request as soon as the last one is answered (the
     most the server answers), and a latency counts from sending. With it, open loop, as a dialer's events arrive:
@@ -302,8 +322,9 @@ def _load(base_url: str, requests_list: list, senders: int, per_second: float | 
     with ThreadPoolExecutor(senders) as pool:
         for future in [pool.submit(run) for _ in range(senders)]:
             future.result()
-    _load.client_cpu_ms = (time.process_time() - client_cpu) * 1000 / max(1, len(requests_list))
-    return time.perf_counter() - started, latencies, statuses
+    client_cpu_ms = (time.process_time() - client_cpu) * 1000 / max(1, len(requests_list))
+    return LoadRun(time.perf_counter() - started, latencies, statuses, client_cpu_ms,
+                   meter.per_request_ms(len(requests_list)) if meter is not None else {})
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -386,7 +407,7 @@ def settle(ledger: Ledger, timeout_s: float = 300) -> float:
     return time.perf_counter() - started
 
 
-def _median_run(runs: list, key) -> tuple:
+def _median_run(runs: list[LoadRun], key) -> LoadRun:
     """The run whose `key` is the median (the middle one of an odd count, the lower middle of an even one)."""
     return sorted(runs, key=key)[(len(runs) - 1) // 2]
 
@@ -417,13 +438,10 @@ def webhook_ingestion(stack: Stack, ledger: Ledger, events: int, senders: int, w
             stack.pause_workers(True)
         try:
             for _ in range(repeats):
-                work = _signed_events(endpoints, events)
                 meter = _CpuMeter({"web": stack.web_worker_pids(),
                                    "job worker": [w.pid for w in stack.workers if w is not None],
                                    "PostgreSQL": "postgres", "Redis": "redis-server"})
-                seconds, latencies, statuses = _load(endpoints.panel, work, senders)
-                saturated.append((statuses.get(202, 0) / seconds, latencies, statuses,
-                                  meter.per_request_ms(len(work)), _load.client_cpu_ms))
+                saturated.append(_load(endpoints.panel, _signed_events(endpoints, events), senders, meter=meter))
                 if not alone:
                     settle(ledger)
                 paced.append(_load(endpoints.panel, _signed_events(endpoints, events), senders * 2,
@@ -434,32 +452,31 @@ def webhook_ingestion(stack: Stack, ledger: Ledger, events: int, senders: int, w
             if alone:
                 stack.pause_workers(False)
         caught_up = settle(ledger)
-        rate, latencies, statuses, shares, client_cpu_ms = _median_run(saturated, key=lambda run: run[0])
-        paced_seconds, paced_latencies, paced_statuses = _median_run(
-            paced, key=lambda run: percentile(run[1], 0.99))
-        others = {name: value for name, value in shares.items()
+        run = _median_run(saturated, key=lambda each: each.rate(202))
+        steady = _median_run(paced, key=lambda each: each.p99)
+        others = {name: value for name, value in run.cpu_ms.items()
                   if name != "web" and not (alone and name == "job worker")}
-        note = (_runs_note([run[0] for run in saturated], "ev/s")
-                + f"{events} events, {senders} senders as fast as they can, answers {dict(sorted(statuses.items()))}, "
-                f"p50 {percentile(latencies, 0.5):.1f} ms, p99 {percentile(latencies, 0.99):.1f} ms; CPU per event "
+        note = (_runs_note([each.rate(202) for each in saturated], "ev/s")
+                + f"{events} events, {senders} senders as fast as they can, answers {dict(sorted(run.statuses.items()))}, "
+                f"p50 {percentile(run.latencies, 0.5):.1f} ms, p99 {run.p99:.1f} ms; CPU per event "
                 f"meanwhile: " + ", ".join(f"{name} {value:.2f} ms" for name, value in others.items())
-                + f", the driver {client_cpu_ms:.2f} ms")
+                + f", the driver {run.client_cpu_ms:.2f} ms")
         if alone:
             note += f"; the paused worker then caught up with every run's events in {caught_up:.1f} s"
         suffix = ", job worker elsewhere" if alone else ""
         key = "_web_tier" if alone else ""
         figures += [
-            Figure(f"webhook_events_per_s{key}", f"webhook ingestion, durable 202{suffix}", rate,
+            Figure(f"webhook_events_per_s{key}", f"webhook ingestion, durable 202{suffix}", run.rate(202),
                    "ev/s", 1000, "min", note),
             Figure(f"webhook_p99_ms{key}", f"webhook ack p99 at {per_second:,.0f} ev/s{suffix}",
-                   percentile(paced_latencies, 0.99), "ms", 25, "max",
-                   _runs_note([percentile(run[1], 0.99) for run in paced], "ms")
-                   + f"{events} events due at {per_second:,.0f}/s (sent at {events / paced_seconds:,.0f}/s, "
-                   f"answers {dict(sorted(paced_statuses.items()))}), p50 {percentile(paced_latencies, 0.5):.1f} ms, "
+                   steady.p99, "ms", 25, "max",
+                   _runs_note([each.p99 for each in paced], "ms")
+                   + f"{events} events due at {per_second:,.0f}/s (sent at {events / steady.seconds:,.0f}/s, "
+                   f"answers {dict(sorted(steady.statuses.items()))}), p50 {percentile(steady.latencies, 0.5):.1f} ms, "
                    f"latency counted from when each was due"),
         ]
         if not alone:
-            figures.append(Figure("webhook_cpu_ms", "web worker CPU per webhook event", shares["web"], "ms",
+            figures.append(Figure("webhook_cpu_ms", "web worker CPU per webhook event", run.cpu_ms["web"], "ms",
                                   2000 / 1000, "max", "the whole budget of 2 cores at 1,000 events/s (less affected "
                                                       "by other load than the rate)"))
     return figures
@@ -480,20 +497,18 @@ def warm_panel_throughput(http: requests.Session, endpoints: Endpoints, numbers:
                  {"Cookie": cookie, "HX-Request": "true"}) for i in range(count)]
 
     _load(endpoints.panel, pops(warmup), senders)
-    runs = []
-    for _ in range(repeats):
-        meter = _CpuMeter({"web": list(web_pids), "PostgreSQL": "postgres", "Redis": "redis-server"})
-        seconds, latencies, statuses = _load(endpoints.panel, pops(total), senders)
-        runs.append((statuses.get(200, 0) / seconds, latencies, statuses, meter.per_request_ms(total),
-                     _load.client_cpu_ms))
-    rate, latencies, statuses, shares, client_cpu_ms = _median_run(runs, key=lambda run: run[0])
+    runs = [_load(endpoints.panel, pops(total), senders,
+                  meter=_CpuMeter({"web": list(web_pids), "PostgreSQL": "postgres", "Redis": "redis-server"}))
+            for _ in range(repeats)]
+    run = _median_run(runs, key=lambda each: each.rate(200))
+    shares = dict(run.cpu_ms)
     cpu_ms = shares.pop("web")
-    return [Figure("warm_panel_rps", "warm panel requests/s", rate, "req/s", 500, "min",
-                   _runs_note([run[0] for run in runs], "req/s")
-                   + f"{total} pops, {senders} connections, p50 {percentile(latencies, 0.5):.1f} ms, "
-                   f"answers {dict(sorted(statuses.items()))}; CPU per pop meanwhile: "
+    return [Figure("warm_panel_rps", "warm panel requests/s", run.rate(200), "req/s", 500, "min",
+                   _runs_note([each.rate(200) for each in runs], "req/s")
+                   + f"{total} pops, {senders} connections, p50 {percentile(run.latencies, 0.5):.1f} ms, "
+                   f"answers {dict(sorted(run.statuses.items()))}; CPU per pop meanwhile: "
                    + ", ".join(f"{name} {value:.2f} ms" for name, value in shares.items())
-                   + f", the driver {client_cpu_ms:.2f} ms"),
+                   + f", the driver {run.client_cpu_ms:.2f} ms"),
             Figure("warm_pop_cpu_ms", "web worker CPU per warm pop", cpu_ms, "ms", 2000 / 500, "max",
                    "the whole budget of 2 cores at 500 pops/s")]
 
