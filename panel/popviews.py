@@ -26,6 +26,7 @@ from werkzeug.routing import BuildError
 from panel import call_log, lookup, picks
 from panel.i18n import local_time
 from panel.auth import current_connection, get_salesforce, login_required
+from panel.calls.events import identifier_problem
 from panel.phone import display, is_withheld, parse_caller, same_caller
 from panel.salesforce.errors import SalesforceRequestError, SalesforceUnavailable
 from panel.salesforce.ids import is_record_id
@@ -33,7 +34,6 @@ from panel.salesforce.ids import is_record_id
 bp = Blueprint("pop", __name__, url_prefix="/panel")
 
 MAX_PHONE_LENGTH = 100
-MAX_CALL_ID_LENGTH = 255
 MAX_SEARCH_LENGTH = 100
 DIRECTIONS = ("inbound", "outbound")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+$")
@@ -76,8 +76,9 @@ def _call_params(source) -> dict:
     """call_id and direction, checked: both optional, both echoed into every link and form of the pop."""
     call_id = (source.get("call_id") or "").strip()
     direction = (source.get("direction") or "").strip().lower()
-    if len(call_id) > MAX_CALL_ID_LENGTH:
-        raise BadInput("call_id", f"call_id is longer than {MAX_CALL_ID_LENGTH} characters")
+    problem = identifier_problem("call_id", call_id)
+    if problem:
+        raise BadInput("call_id", problem)
     if direction and direction not in DIRECTIONS:
         raise BadInput("direction", "direction must be inbound or outbound")
     return {"call_id": call_id or None, "direction": direction or None}

@@ -44,6 +44,7 @@ LEAD_FIELDS = (("LastName", 80, True), ("FirstName", 40, False), ("Company", 255
 REASONS = {"several": _l("Several records match"), "none": _l("No record matches"),
            "error": _l("Salesforce refused the Task")}
 PAGE_SIZE = 20
+MAX_ITEM_ID = 2**31 - 1  # the id column is a 32-bit integer on PostgreSQL; a larger number names no item
 RESOLUTION_LABELS = {"record": _l("Logged against a record"), "lead": _l("Logged against a new Lead"),
                      "dismissed": _l("Dismissed"), "retry": _l("Retried"),
                      "agent_note": _l("Resolved by the agent's note")}
@@ -161,7 +162,8 @@ def _queue_params() -> tuple[list[str], int | None]:
     if unknown:
         abort(400, description=str(_l("The “reason” filter must be one of: %(values)s.", values=", ".join(REASONS))))
     after = request.args.get("after") or None
-    if after is not None and not (after.isascii() and after.isdigit() and len(after) <= 18):
+    if after is not None and not (after.isascii() and after.isdigit() and len(after) <= 10
+                                  and 0 < int(after) <= MAX_ITEM_ID):
         abort(400, description=str(_l("“after” must be the number of a review item.")))
     return list(dict.fromkeys(chosen)), int(after) if after else None
 
@@ -190,7 +192,7 @@ def show_queue():
 
 # A queue item's id in a URL: a whole number the id column can hold (PostgreSQL's integer is 32-bit); anything
 # else is a 404, never a database error.
-_ITEM = "<int(min=1, max=2147483647):item_id>"
+_ITEM = f"<int(min=1, max={MAX_ITEM_ID}):item_id>"
 
 
 @bp.route(f"/items/{_ITEM}/pick", methods=["POST"])

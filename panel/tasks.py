@@ -34,6 +34,7 @@ from flask_babel import lazy_gettext as _l
 
 from panel import call_log, lookup
 from panel.auth import current_connection, get_salesforce, login_required
+from panel.calls.events import identifier_problem
 from panel.extensions import cache
 from panel.salesforce import tasks
 from panel.salesforce.errors import SalesforceRequestError, SalesforceUnavailable
@@ -43,7 +44,6 @@ bp = Blueprint("tasks", __name__, url_prefix="/panel")
 
 SUBJECT_MAX = 255
 NOTES_MAX = 32_000
-CALL_ID_MAX = 255
 RECENT_CALLS = 5
 RELATED_CACHE_TTL_S = 300
 NO_CALL = ""
@@ -92,8 +92,9 @@ def _active_call(source: Mapping, name: str = "call_id") -> str | None:
     if not call_id and name not in source:
         page = request.headers.get("HX-Current-URL") or ""
         call_id = (parse_qs(urlsplit(page).query).get("call_id") or [""])[0].strip()
-    if len(call_id) > CALL_ID_MAX or any(ord(ch) < 32 for ch in call_id):
-        raise BadRequest(name, f"{name} must be printable text of at most {CALL_ID_MAX} characters")
+    problem = identifier_problem(name, call_id)
+    if problem:
+        raise BadRequest(name, problem)
     return call_id or None
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
+import time
 from dataclasses import dataclass
 
 import pytest
@@ -12,6 +14,8 @@ from simple_salesforce import Salesforce
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.serving import make_server
 
+from panel.calls.signing import signature_headers
+from panel.config import LOCAL_WEBHOOK_SECRET
 from panel.localorg import create_localorg
 from panel.salesforce.http import SalesforceSession
 
@@ -185,3 +189,24 @@ def sign_in(client, localorg: LocalOrgServer, username: str = "agent@example.com
 def signed_in_client(client, localorg):
     sign_in(client, localorg)
     return client
+
+
+@pytest.fixture
+def review_item(app, client) -> int:
+    """The id of a call nobody matched, ended and waiting in the review queue (its number is nobody's)."""
+    from panel import call_log, jobs
+
+    call_id = "review-call"
+    for kind in ("ringing", "ended"):
+        event = {"event_id": f"{call_id}:{kind}", "type": f"call.{kind}", "call_id": call_id,
+                 "direction": "inbound", "agent_email": "agent@example.com", "external_number": "03-9999-0000",
+                 "occurred_at": "2026-11-22T10:15:00+09:00", "answered": True, "duration_seconds": 60}
+        raw = json.dumps(event).encode()
+        assert client.post("/webhooks/calls", data=raw, headers={
+            "Content-Type": "application/json",
+            **signature_headers(LOCAL_WEBHOOK_SECRET, raw, int(time.time()))}).status_code == 202
+    with app.app_context():
+        jobs.log_call(call_id)
+        items = [item.id for item, call in call_log.open_reviews() if item.call_id == call_id]
+    assert items, "the unmatched call should wait for a reviewer"
+    return items[0]

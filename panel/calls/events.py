@@ -31,6 +31,7 @@ __all__ = [
     "CallEvent",
     "EventError",
     "event_from_dict",
+    "identifier_problem",
     "parse_event",
 ]
 
@@ -166,14 +167,23 @@ def _string(data: dict, field: str) -> str:
     return value
 
 
+def identifier_problem(field: str, value: str) -> str | None:
+    """What is wrong with a call or event id, or None. The panel's pages check the call ids they are given the same
+    way, so no id reaches the database (PostgreSQL refuses NUL in text) that a dialer's event could not carry."""
+    if len(value) > MAX_ID_LENGTH:
+        return f"{field} must be at most {MAX_ID_LENGTH} characters"
+    if not value.isprintable():
+        return f"{field} must not contain control characters"
+    return None
+
+
 def _identifier(data: dict, field: str) -> str:
     value = _string(data, field)
     if not value.strip():
         raise EventError(f"{field} must not be empty", field)
-    if len(value) > MAX_ID_LENGTH:
-        raise EventError(f"{field} must be at most {MAX_ID_LENGTH} characters", field)
-    if not value.isprintable():
-        raise EventError(f"{field} must not contain control characters", field)
+    problem = identifier_problem(field, value)
+    if problem:
+        raise EventError(problem, field)
     return value
 
 
