@@ -55,7 +55,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if app.config["LOCALORG_ENABLED"]:
         app.register_blueprint(demo.bp)  # the demo dialer exists only beside the local org
     errors.register_error_handlers(app)
+    app.extensions["panel.security_headers"] = _security_headers_for(app.config)
     app.after_request(_security_headers)
+    app.wsgi_app = webhooks.CallEventIntake(app, app.wsgi_app)
 
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
@@ -67,16 +69,21 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     return app
 
 
-def _security_headers(response):
+def _security_headers_for(config) -> tuple[tuple[str, str], ...]:
     """The panel may be framed only by the configured dialer origins (never `*`: panel.config refuses it);
-    scripts, styles and requests only to our own origin, nothing inline (htmx runs without eval). A view with
-    different needs (the demo dialer frames the panel) sets its own policy first. The referrer policy keeps the
-    phone numbers in panel URLs from leaking to Salesforce when a record opens in a new tab."""
-    ancestors = " ".join(dict.fromkeys(("'self'", *current_app.config["PANEL_FRAME_ANCESTORS"])))
-    response.headers.setdefault(
-        "Content-Security-Policy",
-        f"default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'; "
-        f"frame-ancestors {ancestors}")
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    scripts, styles and requests only to our own origin, nothing inline (htmx runs without eval). The referrer
+    policy keeps the phone numbers in panel URLs from leaking to Salesforce when a record opens in a new tab."""
+    ancestors = " ".join(dict.fromkeys(("'self'", *config["PANEL_FRAME_ANCESTORS"])))
+    return (("Content-Security-Policy",
+             f"default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'; "
+             f"frame-ancestors {ancestors}"),
+            ("X-Content-Type-Options", "nosniff"),
+            ("Referrer-Policy", "strict-origin-when-cross-origin"))
+
+
+def _security_headers(response):
+    """Every answer carries them; a view with different needs (the demo dialer frames the panel) sets its own
+    policy first."""
+    for name, value in current_app.extensions["panel.security_headers"]:
+        response.headers.setdefault(name, value)
     return response

@@ -242,6 +242,59 @@ def test_only_post_is_allowed(client):
     assert client.get("/webhooks/calls").status_code == 405
 
 
+# -- answered in front of Flask -----------------------------------------------------------------------------------
+
+def _every_kind_of_answer(client) -> list:
+    dialer = Dialer(client, "call-webhook-twice")
+    event = dialer.ringing()
+    oversized = _padded(event, MAX_BODY_BYTES + 1)
+    return [dialer.post(event), dialer.post(event), dialer.post({**event, "type": "call.unknown"}),
+            dialer.post(event, secrets="wrong"),
+            client.post("/webhooks/calls", data=oversized, headers=signed(oversized))]
+
+
+def test_the_flask_route_answers_exactly_as_the_intake_in_front_of_it(app, client):
+    """The intake (panel.webhooks.CallEventIntake) answers before Flask; a request that reaches the blueprint's
+    route anyway (an app served without the intake) gets the same status, headers and body."""
+    from werkzeug.test import Client
+
+    from panel.extensions import db
+
+    through_intake = _every_kind_of_answer(client)
+    stored_by_intake = stored_events(app)
+    with app.app_context():
+        db.session.execute(db.text("DELETE FROM call_events"))
+        db.session.commit()
+    through_flask = _every_kind_of_answer(Client(app.wsgi_app.wsgi_app, app.response_class))
+    assert stored_by_intake == stored_events(app) == [("call-webhook-twice:call.ringing:1", "call-webhook-twice")]
+    assert [a.status_code for a in through_flask] == [a.status_code for a in through_intake] == [202, 200, 400,
+                                                                                                401, 413]
+    for by_intake, by_flask in zip(through_intake, through_flask):
+        assert by_intake.get_data() == by_flask.get_data()
+        assert dict(by_intake.headers) == dict(by_flask.headers)
+
+
+def test_an_answer_from_the_intake_carries_the_panels_security_headers(dialer):
+    headers = dialer.post(dialer.ringing()).headers
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert "frame-ancestors" in headers["Content-Security-Policy"]
+    assert headers["Content-Type"] == "application/json"
+
+
+def test_an_error_nobody_expected_is_a_json_500_asking_for_the_event_again(app, dialer, monkeypatch, caplog):
+    """The one 500 the endpoint can give: a fault in the panel itself (injected here), logged, in JSON."""
+    from panel import webhooks
+
+    def broken(raw):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(webhooks, "parse_event", broken)
+    answer = dialer.post(dialer.ringing())
+    assert answer.status_code == 500 and answer.json == {"error": "the event could not be handled; send it again"}
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    assert "a call event could not be answered" in caplog.text and stored_events(app) == []
+
+
 # -- the published contract ---------------------------------------------------------------------------------------
 
 OPENAPI = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "openapi.yaml")
