@@ -21,7 +21,6 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
-from werkzeug.routing import BuildError
 
 from panel import call_log, lookup, picks
 from panel.i18n import local_time
@@ -95,7 +94,7 @@ def _phone_param(source) -> str:
 
 def _panel_url(**params) -> str:
     query = urlencode({k: v for k, v in params.items() if v not in (None, "")})
-    return url_for("pop.panel_path") + ("?" + query if query else "")
+    return url_for("sidebar.show_panel") + ("?" + query if query else "")
 
 
 def task_list_url(card, kind: str = "tasks", call_id: str | None = None) -> str:
@@ -103,17 +102,14 @@ def task_list_url(card, kind: str = "tasks", call_id: str | None = None) -> str:
 
     The call rides along so the task form under the card defaults to it even when the panel's own URL does not
     name the call. `stage=1` asks the lists to bring the opportunity stage of a card the search alone found (in
-    the same Salesforce request). A fixed path stands in until the Tasks blueprint is registered.
+    the same Salesforce request).
     """
     endpoint = {"tasks": "tasks.task_lists", "next-steps": "tasks.next_steps",
                 "past-activities": "tasks.past_activities"}[kind]
     params = {"record_type": card.record_type, **({"call_id": call_id} if call_id else {})}
     if kind == "tasks" and not getattr(card, "opportunities_known", True) and card.record_type != "Lead":
         params["stage"] = "1"
-    try:
-        return url_for(endpoint, record_id=card.record_id, **params)
-    except BuildError:
-        return f"{request.script_root}/panel/records/{card.record_id}/{kind}?" + urlencode(params)
+    return url_for(endpoint, record_id=card.record_id, **params)
 
 
 def _context(pop: lookup.PopResult | None, *, call_id=None, direction=None, **extra) -> dict:
@@ -172,11 +168,6 @@ def show_pop():
     refresh = request.args.get("refresh") in ("1", "true")
     pop = lookup.pop(current_agent(), phone, get_salesforce, choose=choose, refresh=refresh)
     return _respond(_context(pop, **call))
-
-
-@bp.route("", methods=["GET"], endpoint="panel_path", build_only=True)
-def _panel_path():  # pragma: no cover - build-only rule: /panel itself is served by the sidebar blueprint
-    raise AssertionError
 
 
 @bp.route("/pick", methods=["POST"])
