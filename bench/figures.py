@@ -433,7 +433,7 @@ def webhook_ingestion(stack: Stack, ledger: Ledger, events: int, senders: int, w
     settle(ledger)
     figures = []
     for alone in (False, True):
-        saturated, paced = [], []
+        saturated, paced, lags = [], [], []
         if alone:
             stack.pause_workers(True)
         try:
@@ -443,11 +443,11 @@ def webhook_ingestion(stack: Stack, ledger: Ledger, events: int, senders: int, w
                                    "PostgreSQL": "postgres", "Redis": "redis-server"})
                 saturated.append(_load(endpoints.panel, _signed_events(endpoints, events), senders, meter=meter))
                 if not alone:
-                    settle(ledger)
+                    lags.append(settle(ledger))
                 paced.append(_load(endpoints.panel, _signed_events(endpoints, events), senders * 2,
                                    per_second=per_second))
                 if not alone:
-                    settle(ledger)
+                    lags.append(settle(ledger))
         finally:
             if alone:
                 stack.pause_workers(False)
@@ -463,6 +463,8 @@ def webhook_ingestion(stack: Stack, ledger: Ledger, events: int, senders: int, w
                 + f", the driver {run.client_cpu_ms:.2f} ms")
         if alone:
             note += f"; the paused worker then caught up with every run's events in {caught_up:.1f} s"
+        else:
+            note += f"; the job worker had folded in every event {max(lags):.1f} s after a run's last one"
         suffix = ", job worker elsewhere" if alone else ""
         key = "_web_tier" if alone else ""
         figures += [
