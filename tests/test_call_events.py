@@ -110,7 +110,8 @@ INVALID_FIELDS = [
     ("agent_email", None), ("agent_email", "agent"), ("agent_email", "agent@localhost"),
     ("agent_email", "a b@example.com"), ("agent_email", "a@@example.com"), ("agent_email", ["a@example.com"]),
     ("agent_email", "a@" + "x" * 250 + ".com"), ("agent_email", "a\x00b@example.com"),
-    ("external_number", 312345678), ("external_number", "0" * 256),
+    ("external_number", 312345678), ("external_number", "0" * 256), ("external_number", "03-1234\x00-5678"),
+    ("external_number", "0312345678\n"),
     ("occurred_at", None), ("occurred_at", "yesterday"), ("occurred_at", 1795000000),
     ("occurred_at", "2026-11-22T10:15:00"), ("occurred_at", "2026-11-22"), ("occurred_at", "2026-13-01T00:00:00Z"),
     ("answered", None), ("answered", "true"), ("answered", 1),
@@ -121,7 +122,7 @@ INVALID_FIELDS = [
     ("recording_url", "https://rec.example.com/a b"), ("recording_url", "https://rec.example.com/" + "x" * 2000),
     ("recording_url", "http://[::1"),
     ("voicemail_url", "mailto:vm@example.com"), ("voicemail_url", {"href": "https://vm.example"}),
-    ("disposition", 3), ("disposition", "d" * 256),
+    ("disposition", 3), ("disposition", "d" * 256), ("disposition", "商談化\x00"), ("disposition", "a\tb"),
 ]
 
 
@@ -147,6 +148,7 @@ def test_missing_required_field_is_named(field):
     ("event_id", "x" * 255), ("call_id", "日本語の通話ID"), ("duration_seconds", 0), ("duration_seconds", 86_400),
     ("recording_url", "HTTPS://rec.example.com/" + "x" * 1970), ("disposition", "d" * 255),
     ("agent_email", "yamada.taro+sales@example.co.jp"), ("internal", True),
+    ("external_number", "０３－１２３４\u3000５６７８"), ("disposition", "不在\u3000折り返し"),
 ])
 def test_boundary_values_are_accepted(field, value):
     assert getattr(parse_event(body(ENDED | {field: value})), field) == value

@@ -47,6 +47,9 @@ MAX_DURATION_SECONDS = 86_400
 
 # Plausible, not RFC-complete: one @, no spaces, a dot in the domain. Owner lookup by e-mail does the real check.
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+$")
+# Control characters (tab, newline, NUL, …), which no number or disposition holds; the full-width space of
+# Japanese text is not one of them.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
 class EventError(ValueError):
@@ -220,6 +223,8 @@ def _text(data: dict, field: str, max_length: int) -> str | None:
         raise EventError(f"{field} must be a string or null", field)
     if len(value) > max_length:
         raise EventError(f"{field} must be at most {max_length} characters", field)
+    if _CONTROL.search(value):  # a NUL would be accepted here and then refused by PostgreSQL in every job
+        raise EventError(f"{field} must not contain control characters", field)
     return value
 
 
