@@ -41,7 +41,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from panel.calls.events import CallEvent, event_from_dict
+from panel.calls.events import CallEvent, stored_event_from_dict
 from panel.calls.state import CallState
 from panel.extensions import autocommit, db, read_one
 from panel.salesforce import call_tasks
@@ -100,7 +100,7 @@ class StoredEvent(db.Model):
     processed: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
 
     def event(self) -> CallEvent:
-        return event_from_dict(json.loads(self.payload))
+        return stored_event_from_dict(json.loads(self.payload))
 
 
 class CallRecord(db.Model):

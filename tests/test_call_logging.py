@@ -72,6 +72,26 @@ def test_an_answered_call_becomes_one_completed_call_task_with_every_field(app, 
     assert call_record(app, "call-fields").status == "logged"
 
 
+def test_a_call_stored_with_control_characters_by_an_older_version_is_still_logged(app, agent, sf):
+    """Before 2026-12-03 the webhook accepted a NUL or a newline in the number and the disposition (refused at the
+    door since). Such events already stored are read without them, so the call is logged, on PostgreSQL too."""
+    from dataclasses import replace
+
+    from panel import call_log
+    from panel.calls.events import event_from_dict
+
+    dialer = Dialer(agent, "call-stored-long-ago")
+    with app.app_context():
+        for payload in full_call(dialer, disposition="資料送付"):
+            event = event_from_dict(payload)
+            call_log.store_event(replace(event, external_number="03-1234-5678\x00",
+                                         disposition=event.disposition and "資料\n送付\x00"))
+    run_call(app, "call-stored-long-ago")
+    task = logged_once(sf, "call-stored-long-ago")
+    assert (task["WhoId"], task["CallDisposition"]) == (YAMADA, "資料送付")
+    assert call_record(app, "call-stored-long-ago").status == "logged"
+
+
 @pytest.mark.parametrize("seconds, minutes", [(0, 1), (1, 1), (60, 1), (61, 2), (95, 2), (3600, 60), (3601, 61)])
 def test_minutes_in_the_subject_are_rounded_up_and_at_least_one(app, agent, sf, seconds, minutes):
     dialer = Dialer(agent, f"call-minutes-{seconds}")

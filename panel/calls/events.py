@@ -32,6 +32,7 @@ __all__ = [
     "EventError",
     "event_from_dict",
     "identifier_problem",
+    "stored_event_from_dict",
     "parse_event",
 ]
 
@@ -50,6 +51,7 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+$")
 # Control characters (tab, newline, NUL, …), which no number or disposition holds; the full-width space of
 # Japanese text is not one of them.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_FREE_TEXT = ("external_number", "disposition")
 
 
 class EventError(ValueError):
@@ -146,6 +148,16 @@ def event_from_dict(data: Any) -> CallEvent:
             disposition=_text(data, "disposition", MAX_DISPOSITION_LENGTH),
         )
     return CallEvent(**fields)
+
+
+def stored_event_from_dict(data: Any) -> CallEvent:
+    """An event as stored on arrival, checked again. Versions before 2026-12-03 accepted control characters in
+    `external_number` and `disposition`; they are dropped here, so such a stored call is still logged instead of
+    being refused by every job."""
+    if isinstance(data, dict):
+        data = {**data, **{field: _CONTROL.sub("", data[field]) for field in _FREE_TEXT
+                           if isinstance(data.get(field), str)}}
+    return event_from_dict(data)
 
 
 class _NonJsonConstant(ValueError):
