@@ -23,11 +23,10 @@ same answer when a request reaches Flask anyway, and keeps the URL in Flask's ma
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 
-from flask import Blueprint, Flask, current_app, request
+from flask import Blueprint, Flask, current_app, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Request, Response
 
@@ -65,9 +64,10 @@ def _body_within_limit(incoming: Request) -> bytes | None:
 
 
 def _json(body: dict, status: int, headers: dict | None = None) -> Response:
-    """As Flask's `jsonify` writes it (sorted keys, compact, ASCII, a final newline)."""
-    return Response(json.dumps(body, separators=(",", ":"), sort_keys=True) + "\n", status, headers,
-                    mimetype="application/json")
+    response = jsonify(body)  # an app context is enough: the intake has no request context
+    response.status_code = status
+    response.headers.update(headers or {})
+    return response
 
 
 def answer(incoming: Request) -> Response:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import os
 import threading
-import time
 from dataclasses import dataclass
 
 import pytest
@@ -14,8 +12,6 @@ from simple_salesforce import Salesforce
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.serving import make_server
 
-from panel.calls.signing import signature_headers
-from panel.config import LOCAL_WEBHOOK_SECRET
 from panel.localorg import create_localorg
 from panel.salesforce.http import SalesforceSession
 
@@ -194,19 +190,13 @@ def signed_in_client(client, localorg):
 @pytest.fixture
 def review_item(app, client) -> int:
     """The id of a call nobody matched, ended and waiting in the review queue (its number is nobody's)."""
-    from panel import call_log, jobs
+    from calls_support import Dialer, run_call
+    from panel import call_log
 
-    call_id = "review-call"
-    for kind in ("ringing", "ended"):
-        event = {"event_id": f"{call_id}:{kind}", "type": f"call.{kind}", "call_id": call_id,
-                 "direction": "inbound", "agent_email": "agent@example.com", "external_number": "03-9999-0000",
-                 "occurred_at": "2026-11-22T10:15:00+09:00", "answered": True, "duration_seconds": 60}
-        raw = json.dumps(event).encode()
-        assert client.post("/webhooks/calls", data=raw, headers={
-            "Content-Type": "application/json",
-            **signature_headers(LOCAL_WEBHOOK_SECRET, raw, int(time.time()))}).status_code == 202
+    dialer = Dialer(client, "review-call", number="03-9999-0000")
+    dialer.send(dialer.ringing(), dialer.ended(duration=60))
+    run_call(app, "review-call")
     with app.app_context():
-        jobs.log_call(call_id)
-        items = [item.id for item, call in call_log.open_reviews() if item.call_id == call_id]
+        items = [item.id for item, call in call_log.open_reviews() if item.call_id == "review-call"]
     assert items, "the unmatched call should wait for a reviewer"
     return items[0]

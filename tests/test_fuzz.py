@@ -222,8 +222,6 @@ def test_any_task_edit_answers_without_a_server_error(agent, task_id, done, fiel
 
 # -- the review queue -----------------------------------------------------------------------------------------------
 
-
-
 @fuzz
 @given(item=st.integers(min_value=-5, max_value=2**40), action=st.sampled_from(["pick", "lead", "dismiss", "retry"]),
        fields=form({"record_id": record_ids, "record_type": record_types, "LastName": text_value,
