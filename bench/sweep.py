@@ -10,8 +10,9 @@ from datetime import timedelta
 
 
 def main(argv: list[str]) -> int:
-    from panel import create_app, jobs
-    from panel.call_log import utcnow
+    from panel import create_app
+    from panel.calls import jobs
+    from panel.calls.ledger import utcnow
 
     app = create_app({"LOCALORG_URL": argv[0]} if argv else None)
     with app.app_context():

@@ -32,7 +32,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
     oauth_settings = panel_config.finalize(app.config, app.instance_path)
 
-    from panel.models import make_token_cipher
+    from panel.signin.models import make_token_cipher
 
     app.extensions["panel.token_cipher"] = make_token_cipher(app.config["PANEL_TOKEN_KEY"] or app.config["SECRET_KEY"])
     db.init_app(app)
@@ -42,22 +42,28 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals["get_locale"] = get_locale
 
-    from panel import auth, demo, embed, errors, health, jobs, popviews, review, sidebar, tasks, webhooks
+    from panel import demo, errors
+    from panel.calls import intake, jobs
+    from panel.ops import doctor, health
+    from panel.pop import sidebar
+    from panel.pop import views as pop_views
+    from panel.review import views as review_views
+    from panel.signin import auth, embed
+    from panel.tasks import views as task_views
 
     auth.init_app(app, oauth_settings)
     embed.init_app(app)
     jobs.init_app(app)
-    from panel import doctor
-
     doctor.init_app(app)  # /admin/doctor and `flask panel doctor`
-    for blueprint in (auth.bp, embed.bp, sidebar.bp, popviews.bp, tasks.bp, webhooks.bp, review.bp, health.bp):
+    for blueprint in (auth.bp, embed.bp, sidebar.bp, pop_views.bp, task_views.bp, intake.bp, review_views.bp,
+                      health.bp):
         app.register_blueprint(blueprint)
     if app.config["LOCALORG_ENABLED"]:
         app.register_blueprint(demo.bp)  # the demo dialer exists only beside the local org
     errors.register_error_handlers(app)
     app.extensions["panel.security_headers"] = _security_headers_for(app.config)
     app.after_request(_security_headers)
-    app.wsgi_app = webhooks.CallEventIntake(app, app.wsgi_app)
+    app.wsgi_app = intake.CallEventIntake(app, app.wsgi_app)
 
     with app.app_context():
         if db.engine.dialect.name == "sqlite":

@@ -64,7 +64,7 @@ DEFAULTS: dict[str, Any] = {
     # The panel lives in a dialer's cross-site iframe, where browsers that block third-party cookies still keep a
     # partitioned (CHIPS) cookie. Secure is required by both __Host- and Partitioned; browsers accept it on https
     # and, for the local demo, on http://127.0.0.1 and http://localhost (loopback counts as a secure context).
-    # Browsers that refuse it inside the frame get the in-memory token instead (panel.embed).
+    # Browsers that refuse it inside the frame get the in-memory token instead (panel.signin.embed).
     "SESSION_COOKIE_NAME": "__Host-panel_session",
     "SESSION_COOKIE_SECURE": True,
     "SESSION_COOKIE_SAMESITE": "None",

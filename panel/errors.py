@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 
-from panel import auth
+from panel.signin import auth
 from panel.salesforce.errors import ReconnectRequired, SalesforceError, SalesforceUnavailable
 
 __all__ = ["is_htmx", "register_error_handlers", "render_error"]

@@ -267,7 +267,7 @@ def search_terms(number: PhoneNumber) -> list[str]:
       the adjacent digit groups where the index holds the groups only.
 
     SOSL's token matching can still return a record whose digits merely contain one of these, so every hit is
-    verified by E.164 afterwards (panel.matching.verify).
+    verified by E.164 afterwards (panel.callers.matching.verify).
     """
     digits_e164 = number.e164.lstrip("+")
     significant = number.significant_digits

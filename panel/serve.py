@@ -77,7 +77,7 @@ def main() -> int:
     if application.config["LOCALORG_ENABLED"]:
         print(f"Demo dialer: http://localhost:{port}/demo  (sign in as agent@example.com, then ring a caller)",
               flush=True)
-    from panel import jobs
+    from panel.calls import jobs
 
     worker = jobs.start_background_worker(application) if os.environ.get("PANEL_WORKER", "1") != "0" else None
     try:

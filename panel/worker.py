@@ -1,7 +1,7 @@
 """`python -m panel.worker`: the production job worker (a huey consumer) that logs calls as Salesforce Tasks.
 
 The web process only stores call events and enqueues "look at call X"; this process does the Salesforce work
-(`panel.jobs`). Run it beside the web server with the same environment (the same DATABASE_URL, the same
+(`panel.calls.jobs`). Run it beside the web server with the same environment (the same DATABASE_URL, the same
 REDIS_URL or the same instance folder, the same secrets): it reads the same configuration through `create_app`.
 
 - Queue: Redis when `REDIS_URL` is set (any number of workers on any machines), else the SQLite file
@@ -12,7 +12,7 @@ REDIS_URL or the same instance folder, the same secrets): it reads the same conf
 - SIGTERM stops it gracefully (running jobs finish, within a minute); SIGINT (Ctrl-C) stops it at once. Either way
   nothing queued is lost, and a job cut short is redone: its call's lease runs out and the sweep enqueues it again.
 
-`make run` does not need it: it runs the same consumer in-process (`panel.jobs.start_background_worker`).
+`make run` does not need it: it runs the same consumer in-process (`panel.calls.jobs.start_background_worker`).
 """
 
 from __future__ import annotations
@@ -46,7 +46,8 @@ def build_consumer(threads: int, overrides: dict | None = None) -> Consumer:
     """The consumer for the configured queue; refuses the in-memory queue, which no web process could reach.
 
     `overrides` are app settings on top of the environment (the benchmark points the worker at its own files)."""
-    from panel import create_app, jobs
+    from panel import create_app
+    from panel.calls import jobs
 
     app = create_app(overrides)
     if app.config.get("PANEL_JOBS_MEMORY"):

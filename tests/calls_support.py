@@ -1,7 +1,7 @@
 """Helpers for the call-event tests: a dialer that signs and posts events, and ways to run the jobs they start.
 
 Shared by test_webhooks.py, test_call_logging.py and test_review.py. Nothing here fakes Salesforce: events go
-through the real webhook endpoint, jobs run the real `panel.jobs` code against the local org.
+through the real webhook endpoint, jobs run the real `panel.calls.jobs` code against the local org.
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ class Dialer:
 
 def run_call(app, call_id: str, now: datetime | None = None):
     """One run of the logging job for the call, as a worker does it; the seconds until it wants to run again."""
-    from panel import jobs
+    from panel.calls import jobs
 
     with app.app_context():
         return jobs.log_call(call_id, now=now)
@@ -84,7 +84,7 @@ def run_call(app, call_id: str, now: datetime | None = None):
 
 def run_queued(app) -> int:
     """Execute every job waiting in the in-memory queue (not the ones scheduled for later); how many ran."""
-    from panel import jobs
+    from panel.calls import jobs
 
     ran = 0
     with app.app_context():
@@ -95,10 +95,10 @@ def run_queued(app) -> int:
 
 
 def call_record(app, call_id: str):
-    from panel import call_log
+    from panel.calls import ledger
 
     with app.app_context():
-        record = call_log.find_call(call_id)
+        record = ledger.find_call(call_id)
         if record is not None:
             from panel.extensions import db
 
@@ -138,7 +138,7 @@ def served(app) -> Iterator[str]:
 
 @contextmanager
 def background_worker(app, workers: int = 2) -> Iterator[object]:
-    from panel import jobs
+    from panel.calls import jobs
 
     consumer = jobs.start_background_worker(app, workers=workers, poll_s=0.05)
     try:

@@ -122,7 +122,7 @@ def app(localorg, tmp_path, request):
     application = create_app(config)
     application.extensions["tests.config"] = dict(config)  # what a test's second app on the same data starts from
     yield application
-    from panel import jobs
+    from panel.calls import jobs
     from panel.extensions import cache, db
 
     with application.app_context():
@@ -191,12 +191,12 @@ def signed_in_client(client, localorg):
 def review_item(app, client) -> int:
     """The id of a call nobody matched, ended and waiting in the review queue (its number is nobody's)."""
     from calls_support import Dialer, run_call
-    from panel import call_log
+    from panel.calls import ledger
 
     dialer = Dialer(client, "review-call", number="03-9999-0000")
     dialer.send(dialer.ringing(), dialer.ended(duration=60))
     run_call(app, "review-call")
     with app.app_context():
-        items = [item.id for item, call in call_log.open_reviews() if item.call_id == "review-call"]
+        items = [item.id for item, call in ledger.open_reviews() if item.call_id == "review-call"]
     assert items, "the unmatched call should wait for a reviewer"
     return items[0]

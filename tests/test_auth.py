@@ -26,7 +26,7 @@ def stored_connections(app) -> list[dict]:
 
 def decrypted_tokens(app) -> tuple[str, str]:
     from panel.extensions import db
-    from panel.models import SalesforceConnection
+    from panel.signin.models import SalesforceConnection
 
     with app.app_context():
         connection = db.session.execute(db.select(SalesforceConnection)).scalar_one()

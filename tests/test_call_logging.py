@@ -1,6 +1,6 @@
 """From call events to exactly one completed Salesforce Task per call ID, against the local org.
 
-Events go through the signed webhook; the logging job (`panel.jobs.log_call`) runs as a worker would run it, or in a
+Events go through the signed webhook; the logging job (`panel.calls.jobs.log_call`) runs as a worker would run it, or in a
 real background worker. Salesforce is always the local org over HTTP; faults are injected there, or (for a lost
 answer) at the network edge.
 """
@@ -77,14 +77,14 @@ def test_a_call_stored_with_control_characters_by_an_older_version_is_still_logg
     door since). Such events already stored are read without them, so the call is logged, on PostgreSQL too."""
     from dataclasses import replace
 
-    from panel import call_log
+    from panel.calls import ledger
     from panel.calls.events import event_from_dict
 
     dialer = Dialer(agent, "call-stored-long-ago")
     with app.app_context():
         for payload in full_call(dialer, disposition="資料送付"):
             event = event_from_dict(payload)
-            call_log.store_event(replace(event, external_number="03-1234-5678\x00",
+            ledger.store_event(replace(event, external_number="03-1234-5678\x00",
                                          disposition=event.disposition and "資料\n送付\x00"))
     run_call(app, "call-stored-long-ago")
     task = logged_once(sf, "call-stored-long-ago")
@@ -560,7 +560,7 @@ def test_a_note_whose_answer_was_lost_is_not_a_second_task(app, agent, sf, lost_
 
 
 def test_a_lost_job_is_found_by_the_sweep_and_the_call_still_logged_once(app, agent, sf):
-    from panel import jobs
+    from panel.calls import jobs
 
     dialer = Dialer(agent, "call-lost-job")
     dialer.send(*full_call(dialer))
@@ -583,7 +583,7 @@ def test_a_calls_events_arriving_while_its_job_waits_are_logged_by_that_one_job(
 
 
 def test_a_waiting_job_lost_with_its_worker_does_not_keep_the_calls_later_events_from_being_logged(app, agent, sf):
-    from panel import jobs
+    from panel.calls import jobs
 
     dialer = Dialer(agent, "call-lost-waiting-job")
     dialer.send(dialer.ringing())
@@ -599,7 +599,7 @@ def test_a_waiting_job_lost_with_its_worker_does_not_keep_the_calls_later_events
 # -- a call whose end never comes -----------------------------------------------------------------------------------
 
 def test_a_call_without_an_end_is_closed_after_the_timeout_and_marked(app, agent, sf):
-    from panel import jobs
+    from panel.calls import jobs
 
     app.config["PANEL_CALL_TIMEOUT_S"] = 3600
     dialer = Dialer(agent, "call-no-end")

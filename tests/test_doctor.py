@@ -8,7 +8,7 @@ import re
 import pytest
 
 from panel import create_app
-from panel.doctor import CALL_FIELDS, POP_SEARCH_FIELDS, check_configuration, check_describes
+from panel.ops.doctor import CALL_FIELDS, POP_SEARCH_FIELDS, check_configuration, check_describes
 from panel.salesforce import queries
 from tests.conftest import sign_in
 from tests.test_languages import assert_in_language

@@ -145,7 +145,7 @@ def test_the_session_cookie_is_a_host_only_secure_partitioned_cross_site_cookie(
 
 
 def test_the_session_cookie_slides_its_expiry_hourly_not_on_every_request(client, localorg, monkeypatch):
-    from panel import embed
+    from panel.signin import embed
 
     signed_in = session_set_cookie(sign_in(client, localorg))
     assert "expires=" in signed_in.lower()  # a permanent session: it outlives the browser's session
@@ -266,7 +266,7 @@ def test_a_code_works_once(app, signed_in_client):
 
 
 def test_an_expired_code_is_refused(app, signed_in_client):
-    from panel.embed import issue_code
+    from panel.signin.embed import issue_code
 
     with app.app_context():
         code = issue_code(1, now=time.time() - 120)
@@ -290,7 +290,7 @@ def test_a_malformed_exchange_names_the_code_field(client, body):
 
 def test_a_revoked_grant_shows_a_reconnect_prompt_inside_the_frame(app, signed_in_client, localorg):
     from panel.extensions import db
-    from panel.models import SalesforceConnection
+    from panel.signin.models import SalesforceConnection
 
     with app.app_context():
         refresh_token = db.session.execute(db.select(SalesforceConnection)).scalar_one().refresh_token
@@ -305,7 +305,7 @@ def test_a_revoked_grant_shows_a_reconnect_prompt_inside_the_frame(app, signed_i
 
 def test_the_popup_does_not_reuse_a_revoked_sign_in(app, signed_in_client, localorg):
     from panel.extensions import db
-    from panel.models import SalesforceConnection
+    from panel.signin.models import SalesforceConnection
 
     with app.app_context():
         connection = db.session.execute(db.select(SalesforceConnection)).scalar_one()

@@ -241,7 +241,7 @@ def test_the_sign_in_prompt_and_the_demo_dialer_are_in_the_chosen_language(clien
 @pytest.fixture
 def review_items(app):
     """Two ended calls waiting for a reviewer (one matched two records, one was refused) and one resolved."""
-    from panel.call_log import CallRecord, ReviewItem
+    from panel.calls.ledger import CallRecord, ReviewItem
     from panel.extensions import db
 
     now = datetime.now(timezone.utc)

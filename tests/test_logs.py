@@ -54,7 +54,7 @@ def browser_sign_in(app, base: str) -> tuple[requests.Session, list[str]]:
 
 def stored_tokens(app) -> list[str]:
     from panel.extensions import db
-    from panel.models import SalesforceConnection
+    from panel.signin.models import SalesforceConnection
 
     with app.app_context():
         connection = db.session.execute(db.select(SalesforceConnection)).scalar_one()

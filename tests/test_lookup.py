@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from panel import lookup, picks
+from panel.callers import lookup, picks
 from panel.localorg.seed import IDS, ORG_ID, USER_IDS
 from panel.salesforce import contacts
 from panel.salesforce.client import SalesforceClient

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from panel.matching import Candidate, Decision, decide, rank, same_record, verify
+from panel.callers.matching import Candidate, Decision, decide, rank, same_record, verify
 from panel.phone import parse_caller
 
 CALLER = parse_caller("+81312345678")

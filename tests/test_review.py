@@ -85,7 +85,7 @@ def test_each_candidate_shows_type_name_title_company_and_owner(app, client, rev
 def waiting_items(app, reasons: list[str], start: datetime | None = None) -> list[str]:
     """Calls already waiting for a reviewer (as the logging job leaves them), one a minute from `start`; their
     call IDs, oldest first. Written directly: the tests above show how calls get here, these are about volume."""
-    from panel.call_log import CallRecord, ReviewItem
+    from panel.calls.ledger import CallRecord, ReviewItem
     from panel.extensions import db
 
     start = start or datetime(2026, 11, 20, 0, 0, tzinfo=timezone.utc)

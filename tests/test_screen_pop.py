@@ -181,8 +181,8 @@ def test_a_searched_record_without_the_number_takes_the_call_but_not_the_numbers
     assert shown_record(opened) == (IDS["contact.yamada_taro"], "Contact")
     assert shown_record(pop(signed_in_client, "06-6123-4567")) == (IDS["contact.yoshida_aya"], "Contact")
     with app.app_context():
-        from panel import call_log
-        assert call_log.call_pick("c-searched").record_id == IDS["contact.yamada_taro"]
+        from panel.calls import ledger
+        assert ledger.call_pick("c-searched").record_id == IDS["contact.yamada_taro"]
 
 
 def test_a_withheld_caller_found_by_search_takes_the_call(signed_in_client, localorg, app):
@@ -193,8 +193,8 @@ def test_a_withheld_caller_found_by_search_takes_the_call(signed_in_client, loca
         "call_id": "c-withheld"})
     assert shown_record(opened) == (IDS["contact.ito_sakura"], "Contact")
     with app.app_context():
-        from panel import call_log
-        assert call_log.call_pick("c-withheld").record_id == IDS["contact.ito_sakura"]
+        from panel.calls import ledger
+        assert ledger.call_pick("c-withheld").record_id == IDS["contact.ito_sakura"]
 
 
 def test_a_record_that_is_not_a_match_cannot_be_picked_for_the_number(signed_in_client, localorg):
@@ -553,7 +553,7 @@ def test_salesforce_failing_with_nothing_known_shows_an_error_with_retry(signed_
 def test_salesforce_failing_shows_the_last_known_card_with_its_time(signed_in_client, localorg, app, status):
     assert shown_record(pop(signed_in_client, "03-1234-5678"))
     with app.app_context():
-        from panel.lookup import invalidate_pop
+        from panel.callers.lookup import invalidate_pop
         invalidate_pop(_org_id(app), record_id=IDS["contact.yamada_taro"])
     localorg.admin("faults", error_rate=1, error_status=status)
     response = pop(signed_in_client, "03-1234-5678")
@@ -565,7 +565,7 @@ def test_salesforce_failing_shows_the_last_known_card_with_its_time(signed_in_cl
 def test_salesforce_slower_than_the_pop_timeout_shows_the_last_known_card(signed_in_client, localorg, app):
     assert shown_record(pop(signed_in_client, "03-1234-5678"))
     with app.app_context():
-        from panel.lookup import invalidate_pop
+        from panel.callers.lookup import invalidate_pop
         invalidate_pop(_org_id(app), record_id=IDS["contact.yamada_taro"])
     app.config["PANEL_POP_TIMEOUT_S"] = 0.3
     localorg.admin("faults", latency_ms=1500)  # well within the client's usual 10 s

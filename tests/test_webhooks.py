@@ -259,7 +259,7 @@ def _every_kind_of_answer(dialer: Dialer) -> list:
 
 
 def test_the_flask_route_answers_exactly_as_the_intake_in_front_of_it(app, client):
-    """The intake (panel.webhooks.CallEventIntake) answers before Flask; a request that reaches the blueprint's
+    """The intake (panel.calls.intake.CallEventIntake) answers before Flask; a request that reaches the blueprint's
     route anyway (an app served without the intake) gets the same status, headers and body."""
     from werkzeug.test import Client
 
@@ -289,12 +289,12 @@ def test_an_answer_from_the_intake_carries_the_panels_security_headers(dialer):
 
 def test_an_error_nobody_expected_is_a_json_500_asking_for_the_event_again(app, dialer, monkeypatch, caplog):
     """The one 500 the endpoint can give: a fault in the panel itself (injected here), logged, in JSON."""
-    from panel import webhooks
+    from panel.calls import intake
 
     def broken(raw):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(webhooks, "parse_event", broken)
+    monkeypatch.setattr(intake, "parse_event", broken)
     answer = dialer.post(dialer.ringing())
     assert answer.status_code == 500 and answer.json == {"error": "the event could not be handled; send it again"}
     assert answer.headers["X-Content-Type-Options"] == "nosniff"

@@ -1,6 +1,6 @@
 """Salesforce's OAuth endpoints, without Flask: refreshing, revoking, identity, and the integration user's token.
 
-The browser part of sign-in (authorize redirect, callback, PKCE bookkeeping in the session) lives in `panel.auth`;
+The browser part of sign-in (authorize redirect, callback, PKCE bookkeeping in the session) lives in `panel.signin.auth`;
 everything here is a plain server-to-server call that the Flask side and background jobs share.
 
 The integration connection is for work no user is present for (call events arriving by webhook). It uses, in

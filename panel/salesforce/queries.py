@@ -86,7 +86,7 @@ _OPEN_OPPORTUNITIES = ("(SELECT Id, Name, StageName, CloseDate, IsClosed FROM Op
 _POP_CHILDREN = {"Contact": _CONTACT_ROLES, "Account": _OPEN_OPPORTUNITIES, "Lead": None}
 # The pop's fields that field-level security can hide from a user (required fields it cannot). Salesforce refuses
 # a whole query or search that names a field its user cannot see, so every screen-pop statement below takes
-# `hidden`, "Object.Field" names to leave out (panel.lookup learns them from describe when a pop is refused).
+# `hidden`, "Object.Field" names to leave out (panel.callers.lookup learns them from describe when a pop is refused).
 HIDEABLE_POP_FIELDS = {"Contact": ("Title", "Email", "AccountId", *POP_PHONE_FIELDS["Contact"]),
                        "Account": POP_PHONE_FIELDS["Account"],
                        "Lead": ("Title", "Email", *POP_PHONE_FIELDS["Lead"])}

@@ -58,7 +58,8 @@ class LivePanel:
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
     """The panel and the local org on one free port, and the jobs worker beside them."""
-    from panel import create_app, jobs
+    from panel import create_app
+    from panel.calls import jobs
     from panel.extensions import db
     from panel.localorg import create_localorg
 

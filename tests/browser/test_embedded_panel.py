@@ -161,7 +161,7 @@ def test_a_revoked_grant_asks_to_reconnect_inside_the_panel_and_the_call_comes_b
     import requests
 
     from panel.extensions import db
-    from panel.models import SalesforceConnection
+    from panel.signin.models import SalesforceConnection
     from panel_browser import press_sign_in_and_use_the_popup
 
     driver = new_browser()

@@ -79,7 +79,7 @@ def test_the_same_event_posted_to_two_nodes_at_once_is_stored_once(make_node):
         thread.join(30)
 
     assert sorted(answers) == [200] * 7 + [202]
-    from panel.call_log import StoredEvent
+    from panel.calls.ledger import StoredEvent
     from panel.extensions import db
 
     with nodes[1].app_context():
@@ -114,7 +114,7 @@ def test_calls_sent_to_two_nodes_are_logged_exactly_once_by_two_workers(make_nod
         for index, event in enumerate(deliveries):
             assert post(clients[index % 2], event).status_code in (200, 202)
 
-        from panel.call_log import CallRecord
+        from panel.calls.ledger import CallRecord
         from panel.extensions import db
 
         deadline = time.monotonic() + 45
@@ -149,7 +149,7 @@ def test_a_process_takes_its_database_cache_and_queue_from_the_environment(scale
     postgres_url, redis_url = scaleout_servers
     env = {key: value for key, value in os.environ.items() if not key.startswith(("PANEL_", "SALESFORCE_"))}
     env.update(DATABASE_URL=postgres_url, REDIS_URL=redis_url, SECRET_KEY=SECRET_KEY)
-    probe = ("from panel import create_app, jobs\n"
+    probe = ("from panel import create_app\nfrom panel.calls import jobs\n"
              "app = create_app()\n"
              "print(app.config['SQLALCHEMY_DATABASE_URI'].split('@')[-1], app.config['CACHE_TYPE'],"
              " type(jobs.huey.storage).__name__)\n")

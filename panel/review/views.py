@@ -4,7 +4,7 @@ Who: signed-in users whose e-mail is in PANEL_REVIEWERS (everyone else gets 403)
 several records with no pick, matched none, or failed permanently (the error is shown). A reviewer picks one of
 the candidates, searches Salesforce for another record, creates a Lead, retries a failed call, or dismisses it.
 The decision is recorded (who, what, when: the "Resolved" list) and the logging job then writes the call's one
-Task; two reviewers deciding at once cannot log a call twice (`panel.call_log.resolve_review`).
+Task; two reviewers deciding at once cannot log a call twice (`panel.calls.ledger.resolve_review`).
 
 URL contract (htmx; each action answers with the changed item, `partials/review_item.html`):
 
@@ -30,9 +30,10 @@ from functools import wraps
 from flask import Blueprint, abort, current_app, make_response, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 
-from panel import call_log, jobs, lookup
+from panel.calls import jobs, ledger
+from panel.callers import lookup
 from panel.i18n import local_time
-from panel.auth import current_connection, get_salesforce, login_required
+from panel.signin.auth import current_connection, get_salesforce, login_required
 from panel.calls.logging_rules import who_and_what
 from panel.salesforce.contacts import CreateRejected, lightning_url
 from panel.salesforce.errors import ReconnectRequired, SalesforceError, SalesforceUnavailable
@@ -107,7 +108,7 @@ def _view_helpers() -> dict:
 
 def _item_response(item_id: int, *, status: int = 200, errors: dict | None = None, values: dict | None = None,
                    failure: str | None = None, results=None, query: str = ""):
-    found = call_log.review_item(item_id)
+    found = ledger.review_item(item_id)
     if found is None:
         abort(404)
     item, call = found
@@ -116,13 +117,13 @@ def _item_response(item_id: int, *, status: int = 200, errors: dict | None = Non
     html = render_template("partials/review_item.html", item=item, call=call, errors=errors or {},
                            values=values or {}, failure=failure, results=results, query=query, **_view_helpers())
     if request.headers.get("HX-Request"):
-        html += render_template("partials/review_count.html", waiting=sum(call_log.open_review_counts().values()),
+        html += render_template("partials/review_count.html", waiting=sum(ledger.open_review_counts().values()),
                                 out_of_band=True)
     return html, status
 
 
 def _item_or_404(item_id: int):
-    found = call_log.review_item(item_id)
+    found = ledger.review_item(item_id)
     if found is None:
         abort(404)
     return found
@@ -135,11 +136,11 @@ def _already_resolved(item_id: int):
 
 def _resolve(item_id: int, resolution: str, record_id: str | None = None, record_type: str | None = None):
     try:
-        call_log.resolve_review(item_id, reviewer=_reviewer_email(), resolution=resolution, record_id=record_id,
+        ledger.resolve_review(item_id, reviewer=_reviewer_email(), resolution=resolution, record_id=record_id,
                                 record_type=record_type)
-    except call_log.AlreadyResolved:
+    except ledger.AlreadyResolved:
         return _already_resolved(item_id)
-    except call_log.CallBusy:
+    except ledger.CallBusy:
         return _item_response(item_id, status=503, failure=str(_l("The call is being updated; try again.")))
     item, _call = _item_or_404(item_id)
     if resolution != "dismissed":
@@ -172,7 +173,7 @@ def _queue_params() -> tuple[list[str], int | None]:
 @reviewer_required
 def show_queue():
     reasons, after = _queue_params()
-    rows = call_log.open_reviews(reasons=reasons, after=after, limit=PAGE_SIZE + 1)
+    rows = ledger.open_reviews(reasons=reasons, after=after, limit=PAGE_SIZE + 1)
     items, more = rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
     more_url = url_for("review.show_queue", reason=reasons, after=items[-1][0].id) if more else None
     context = dict(items=items, more_url=more_url, chosen=reasons, errors={}, values={}, failure=None, results=None,
@@ -180,12 +181,12 @@ def show_queue():
     if request.headers.get("HX-Request"):  # the "more" entry: the next items only, never the "nothing waits" note
         response = make_response(render_template("partials/review_page.html", fragment=True, **context))
     else:
-        counts = call_log.open_review_counts()
+        counts = ledger.open_review_counts()
         filters = [(None, sum(counts.values()), url_for("review.show_queue"))] + [
             (reason, counts.get(reason, 0), url_for("review.show_queue", reason=reason)) for reason in REASONS]
         response = make_response(render_template(
             "review.html", waiting=sum(counts.values()), filters=filters, continued=after is not None,
-            resolved=call_log.resolved_reviews(), **context))
+            resolved=ledger.resolved_reviews(), **context))
     response.vary.add("HX-Request")
     return response
 

@@ -17,7 +17,7 @@ session cookie inside the dialer's page anyway. So the iframe never signs in its
    `PANEL_EMBED_TOKEN_TTL_S`), so a stolen token is good for minutes, and closing the panel forgets it.
 
 `PanelSessionInterface` makes the token an alternative carrier of the ordinary Flask session: views, CSRF and
-`panel.auth` see one `session` whichever way it arrived.
+`panel.signin.auth` see one `session` whichever way it arrived.
 """
 
 from __future__ import annotations
@@ -35,9 +35,9 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import Integer, String, delete
 from sqlalchemy.orm import Mapped, mapped_column
 
-from panel import auth
+from panel.signin import auth
 from panel.extensions import csrf, db
-from panel.models import SalesforceConnection
+from panel.signin.models import SalesforceConnection
 
 __all__ = ["PanelSessionInterface", "SignInCode", "bp", "consume_code", "init_app", "is_framed_navigation",
            "issue_code", "prompt_url"]

@@ -11,7 +11,7 @@ URL contract (dialer vendors and tests rely on it):
 - `GET /panel/search?q=<text>&phone=<number>` — the manual search's `#search-results` fragment.
 
 Every response is a page or a fragment a person can act on: Salesforce failures become the error or stale state
-(see panel.lookup), bad input a 400/422 naming the field.
+(see panel.callers.lookup), bad input a 400/422 naming the field.
 """
 
 from __future__ import annotations
@@ -22,9 +22,10 @@ from urllib.parse import urlencode
 from flask import Blueprint, current_app, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 
-from panel import call_log, lookup, picks
+from panel.calls import ledger
+from panel.callers import lookup, picks
 from panel.i18n import local_time
-from panel.auth import current_connection, get_salesforce, login_required
+from panel.signin.auth import current_connection, get_salesforce, login_required
 from panel.calls.events import identifier_problem
 from panel.phone import display, is_withheld, parse_caller, same_caller
 from panel.salesforce.errors import SalesforceRequestError, SalesforceUnavailable
@@ -211,7 +212,7 @@ def _picked_from_search(agent, phone, record_id, record_type, call_id) -> lookup
     elif call_id:
         # The record does not have the caller's number, so it answers nothing for the next call from it (and must
         # not replace that number's pick); the call itself is still logged against it.
-        call_log.remember_call_pick(call_id, record_id=card.record_id, record_type=card.record_type,
+        ledger.remember_call_pick(call_id, record_id=card.record_id, record_type=card.record_type,
                                     user_id=agent.user_id)
     return lookup.PopResult("card", phone, number, cards=(card,), card=card)
 

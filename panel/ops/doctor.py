@@ -45,7 +45,7 @@ READ_OBJECTS = ("Contact", "Account", "Lead")
 OBJECT_LABELS = {"Contact": _l("Contact"), "Account": _l("Account"), "Lead": _l("Lead"), "Task": _l("Task")}
 CALL_FIELDS = ("CallObject", "CallType", "CallDurationInSeconds", "CallDisposition", "TaskSubtype")
 # The phone fields the screen pop searches (panel.salesforce.queries). One hidden from the user by field-level
-# security is left out of the pop (panel.lookup learns which), so a number kept only there is never found.
+# security is left out of the pop (panel.callers.lookup learns which), so a number kept only there is never found.
 POP_SEARCH_FIELDS = {**queries.POP_PHONE_FIELDS, "Lead": (*queries.POP_PHONE_FIELDS["Lead"], "IsConverted")}
 MIN_SECRET_LENGTH = 16
 _API_DISABLED = {"API_DISABLED_FOR_ORG", "API_CURRENTLY_DISABLED", "API_DISABLED_FOR_USER"}
@@ -291,7 +291,7 @@ def _sign_in_fix(settings) -> str:
 
 def run(*, signed_in_user: tuple[str, Callable[[], Any]] | None = None) -> list[Section]:
     """Every check, in sections: configuration, the integration user, and (on the page) the signed-in user."""
-    from panel.auth import oauth_settings
+    from panel.signin.auth import oauth_settings
     from panel.salesforce.oauth import integration_client
 
     config = current_app.config
@@ -308,7 +308,7 @@ def run(*, signed_in_user: tuple[str, Callable[[], Any]] | None = None) -> list[
 
 def admin_required(view):
     """Signed in, and one of PANEL_ADMINS (by default the reviewers); 403 otherwise."""
-    from panel.auth import current_connection, login_required
+    from panel.signin.auth import current_connection, login_required
 
     @wraps(view)
     def wrapped(*args, **kwargs):
@@ -324,7 +324,7 @@ def admin_required(view):
 @bp.route("/doctor", methods=["GET"])
 @admin_required
 def show_doctor():
-    from panel.auth import current_connection, get_salesforce
+    from panel.signin.auth import current_connection, get_salesforce
 
     connection = current_connection()
     sections = run(signed_in_user=(connection.email, get_salesforce))

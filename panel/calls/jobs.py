@@ -2,7 +2,7 @@
 
 Queue: huey, on a SQLite file in the instance folder by default and on Redis when `REDIS_URL` is set (web nodes
 and workers then share it). The queue only says "look at call X now"; what a call needs lives in the database
-(`panel.call_log`), so a lost or doubled job costs nothing: every job takes the call's lease, re-reads the call
+(`panel.calls.ledger`), so a lost or doubled job costs nothing: every job takes the call's lease, re-reads the call
 and does what is left. A periodic sweep re-enqueues what a lost job left behind and closes calls whose end event
 never came.
 
@@ -44,16 +44,18 @@ from huey.exceptions import RetryTask
 from huey.storage import MemoryStorage, RedisStorage, SqliteStorage
 from sqlalchemy import and_, bindparam, func, or_, select, update
 
-from panel import auth, call_log, lookup, picks
-from panel.call_log import CallRecord, ReviewItem, StoredEvent, as_utc, utcnow
+from panel.signin import auth
+from panel.calls import ledger
+from panel.callers import lookup, picks
+from panel.calls.ledger import CallRecord, ReviewItem, StoredEvent, as_utc, utcnow
 from panel.calls.logging_rules import (LoggingSettings, TemplateError, close_task_fields, should_log, task_fields,
                                        validate_subject_template, who_and_what)
 from panel.calls.retry import backoff_delay, is_transient
 from panel.calls.state import CallState, EndFacts
 from panel.extensions import cache, db
-from panel.matching import Candidate, decide
+from panel.callers.matching import Candidate, decide
 from panel.phone import is_withheld, parse_caller
-from panel.models import SalesforceConnection, UnreadableToken
+from panel.signin.models import SalesforceConnection, UnreadableToken
 from panel.salesforce import call_tasks, queries
 from panel.salesforce.client import SalesforceClient
 from panel.salesforce.errors import ReconnectRequired, SalesforceError, SalesforceRequestError, SalesforceUnavailable
@@ -278,12 +280,12 @@ def log_call(call_id: str, now: datetime | None = None) -> float | None:
     now = now or utcnow()
     session = db.session()
     try:
-        with call_log.call_lease(call_id, wait_s=BUSY_WAIT_S) as record:
+        with ledger.call_lease(call_id, wait_s=BUSY_WAIT_S) as record:
             # Every change to a call's row is made under its lease (here, notes, reviews), so while the job holds
             # it the row is what the job last wrote: a commit need not expire it and read it back.
             session.expire_on_commit = False
             return _advance(record, now)
-    except call_log.CallBusy:
+    except ledger.CallBusy:
         return BUSY_RETRY_S
     finally:
         session.expire_on_commit = True
@@ -296,7 +298,7 @@ _MARK_PROCESSED = update(StoredEvent.__table__).where(
 
 
 def _advance(record: CallRecord, now: datetime) -> float | None:
-    events = call_log.events_of(record.call_id)
+    events = ledger.events_of(record.call_id)
     state = None
     for stored in events:
         state = _apply(state, stored)
@@ -307,7 +309,7 @@ def _advance(record: CallRecord, now: datetime) -> float | None:
     fresh = [stored.id for stored in events if not stored.processed]
     if fresh:  # none when an earlier job of the call already folded this event in
         db.session.execute(_MARK_PROCESSED, {"ids": fresh})
-        call_log.touch(record, now)
+        ledger.touch(record, now)
     db.session.commit()
 
     if state.end is None:
@@ -425,7 +427,7 @@ def _log(record: CallRecord, state: CallState, now: datetime, *, own_allowed: bo
     except ReconnectRequired as error:
         if connection is not None and connection.own:  # the agent's grant is gone: the integration takes over
             db.session.rollback()
-            return _log(call_log.find_call(record.call_id), state, now, own_allowed=False)
+            return _log(ledger.find_call(record.call_id), state, now, own_allowed=False)
         return _retry_or_fail(record, _Retry(f"the Salesforce connection was refused: {error.message}"), now)
     except SalesforceUnavailable as error:
         return _retry_or_fail(record, _Retry(error.message or "Salesforce is unreachable"), now)
@@ -435,7 +437,7 @@ def _log(record: CallRecord, state: CallState, now: datetime, *, own_allowed: bo
         return _to_review(record, _NeedsReview("error", error=str(error)), now)
     record.status, record.logged_at = "logged", now
     record.attempts, record.first_failure_at, record.next_attempt_at, record.last_error = 0, None, None, None
-    call_log.touch(record, now)
+    ledger.touch(record, now)
     db.session.commit()
     return None
 
@@ -446,7 +448,7 @@ def _choose(record: CallRecord, state: CallState, connection: _Connection) -> No
         record.record_id = record.note_who_id or record.note_what_id
         record.record_type, record.record_source = record_type_of(record.record_id), "note"
         return
-    during = call_log.call_pick(record.call_id)
+    during = ledger.call_pick(record.call_id)
     if during is not None:
         record.record_id, record.record_type, record.record_source = during.record_id, during.record_type, "call_pick"
         return
@@ -569,7 +571,7 @@ def _with_timeout_note(description: str | None, language: str) -> str:
 
 def _retry_or_fail(record: CallRecord, failure: _Retry, now: datetime) -> float | None:
     db.session.rollback()
-    record = call_log.find_call(record.call_id)
+    record = ledger.find_call(record.call_id)
     record.last_error = failure.message[:2000]
     if not failure.transient:
         return _to_review(record, _NeedsReview("error", error=failure.message), now)
@@ -582,7 +584,7 @@ def _retry_or_fail(record: CallRecord, failure: _Retry, now: datetime) -> float 
         record.attempts, base=_number("PANEL_CALL_RETRY_BASE_S", DEFAULT_RETRY_BASE_S) or DEFAULT_RETRY_BASE_S,
         cap=_number("PANEL_CALL_RETRY_CAP_S", DEFAULT_RETRY_CAP_S) or DEFAULT_RETRY_CAP_S)
     record.next_attempt_at = now + timedelta(seconds=delay)
-    call_log.touch(record, now)
+    ledger.touch(record, now)
     db.session.commit()
     log.info("call logging deferred (attempt %s, retry in %.1fs): %s", record.attempts, delay, failure.message)
     return delay
@@ -590,7 +592,7 @@ def _retry_or_fail(record: CallRecord, failure: _Retry, now: datetime) -> float 
 
 def _to_review(record: CallRecord, needed: _NeedsReview, now: datetime) -> None:
     db.session.rollback()
-    record = call_log.find_call(record.call_id)
+    record = ledger.find_call(record.call_id)
     record.status = "failed" if needed.reason == "error" else "needs_review"
     record.last_error = needed.error
     record.next_attempt_at = None
@@ -601,7 +603,7 @@ def _to_review(record: CallRecord, needed: _NeedsReview, now: datetime) -> None:
     if not has_open:
         db.session.add(ReviewItem(call_id=record.call_id, reason=needed.reason, error=needed.error,
                                   candidates=json.dumps(needed.candidates, ensure_ascii=False), created_at=now))
-    call_log.touch(record, now)
+    ledger.touch(record, now)
     db.session.commit()
     return None
 

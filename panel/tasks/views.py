@@ -10,7 +10,7 @@ URL contract (htmx fragments; each returns one template with one stable root id)
 - `GET  /panel/records/<id>/tasks/new?record_type=…[&call_id=…]` — the open `#task-form`; `closed=1` folds it.
 - `POST /panel/records/<id>/tasks` — create. No call: an open Task (Not Started, the agent's), answered with the
   refreshed `#next-steps` (HX-Retarget) and `#past-activities` out of band. A call: the note goes to that call's
-  Task through `panel.call_log.add_call_note` (one Task per call ID, closed by the call's end).
+  Task through `panel.calls.ledger.add_call_note` (one Task per call ID, closed by the call's end).
   Invalid input: the form again with every typed value and a message per field (422; 400 for a relation the
   form does not offer, e.g. a Lead's related-to); Salesforce unreachable: the same, 503, with a retry.
 - `POST /panel/tasks/<task_id>` — edit subject, notes, due date. `POST /panel/tasks/<task_id>/done` — mark done.
@@ -18,7 +18,7 @@ URL contract (htmx fragments; each returns one template with one stable root id)
 
 `call_id` (the active call, from the dialer) rides along on every list and form URL so the form can default to it;
 without the parameter it is read from the panel page's own URL (htmx's `HX-Current-URL`). Every write drops the
-record's cached card (`panel.lookup.invalidate_pop`). CSRF: every POST goes through flask-wtf's CSRFProtect.
+record's cached card (`panel.callers.lookup.invalidate_pop`). CSRF: every POST goes through flask-wtf's CSRFProtect.
 """
 
 from __future__ import annotations
@@ -32,8 +32,9 @@ from flask import Blueprint, current_app, render_template, request, url_for
 from flask_babel import format_date, format_datetime
 from flask_babel import lazy_gettext as _l
 
-from panel import call_log, lookup
-from panel.auth import current_connection, get_salesforce, login_required
+from panel.calls import ledger
+from panel.callers import lookup
+from panel.signin.auth import current_connection, get_salesforce, login_required
 from panel.calls.events import identifier_problem
 from panel.extensions import cache
 from panel.salesforce import tasks
@@ -164,7 +165,7 @@ def _call_choices(agent_email: str | None, record_id: str, active_call: str | No
     choices: list[tuple[str, str]] = []
     if active_call:
         choices.append((active_call, str(_l("The current call"))))
-    for call in call_log.recent_calls(agent_email, record_id=record_id, limit=RECENT_CALLS) if agent_email else ():
+    for call in ledger.recent_calls(agent_email, record_id=record_id, limit=RECENT_CALLS) if agent_email else ():
         call_id = _attr(call, "call_id")
         if call_id and call_id != active_call:
             choices.append((call_id, _call_label(call)))
@@ -403,7 +404,7 @@ def create_task(record_id: str):
     try:
         if values["call_id"]:
             text = values["subject"] + ("\n" + values["notes"] if values["notes"].strip() else "")
-            call_log.add_call_note(client, org_id=connection.org_id, call_id=values["call_id"], agent_email=email,
+            ledger.add_call_note(client, org_id=connection.org_id, call_id=values["call_id"], agent_email=email,
                                    who_id=who_id, what_id=what_id, text=text, now=datetime.now(timezone.utc))
             lists = None
         else:

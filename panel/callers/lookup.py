@@ -24,9 +24,9 @@ from typing import Callable, Literal, Mapping, TypeVar
 
 from flask import current_app
 
-from panel import picks
+from panel.callers import picks
 from panel.extensions import cache
-from panel.matching import DEFAULT_PRIORITY, Candidate, decide, rank, same_record, verify
+from panel.callers.matching import DEFAULT_PRIORITY, Candidate, decide, rank, same_record, verify
 from panel.phone import (PhoneNumber, display, is_withheld, parse_caller, recent_change_patterns, search_terms,
                          sosl_find_clause)
 from panel.salesforce import contacts
@@ -75,7 +75,7 @@ class Agent:
 
     @classmethod
     def of(cls, connection) -> "Agent":
-        """The agent behind a stored connection (panel.models.SalesforceConnection)."""
+        """The agent behind a stored connection (panel.signin.models.SalesforceConnection)."""
         return cls(org_id=connection.org_id, user_id=connection.user_id, name=connection.name)
 
 

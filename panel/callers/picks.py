@@ -2,7 +2,7 @@
 
 When a number matches several records (a company's main line, a couple sharing a landline) someone has to say who
 is calling. That answer is kept per org and E.164 number, with who gave it and when, so the next call from the
-number opens the picked record directly — as long as the record still has the number (panel.matching.decide).
+number opens the picked record directly — as long as the record still has the number (panel.callers.matching.decide).
 Picking again replaces the answer; forgetting it brings the pick list back. The call-event processing also reads
 `call_id` to log an ended call against the record picked during that very call.
 """
@@ -88,9 +88,9 @@ def remember_pick(org_id: str, e164: str, *, record_id: str, record_type: str, u
         db.session.rollback()
         saved = _save_pick(org_id, e164, values)
     if call_id:  # the number's pick may be replaced before the call is logged: the call keeps its own
-        from panel import call_log
+        from panel.calls import ledger
 
-        call_log.remember_call_pick(call_id, record_id=record_id, record_type=record_type, user_id=user_id,
+        ledger.remember_call_pick(call_id, record_id=record_id, record_type=record_type, user_id=user_id,
                                     now=values["picked_at"])
     return saved
 

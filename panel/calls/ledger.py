@@ -7,7 +7,7 @@ or a job is enqueued twice:
   concurrent, fails on the constraint and is answered "duplicate").
 - `CallRecord` is one row per call ID: the folded state of its events, the record the call was logged against,
   the Salesforce Task it produced and where the logging stands (`open`, `logged`, `skipped`, `needs_review`,
-  `failed`). A job runs `panel.jobs.log_call` for the call; a sweep finds rows a lost job left behind.
+  `failed`). A job runs `panel.calls.jobs.log_call` for the call; a sweep finds rows a lost job left behind.
 - The per-call lock is a lease on the call's row (`lease_owner`, `lease_until`), taken with one conditional
   UPDATE, so it works the same on SQLite and PostgreSQL and across processes and machines. Whoever writes the
   call's Task to Salesforce (the logging job, an agent's note during the call, a reviewer) holds it; a holder that
@@ -372,7 +372,7 @@ def add_call_note(client, *, org_id: str | None, call_id: str, agent_email: str 
     Raises `SalesforceUnavailable` (retry later), `CallBusy` (the call is being logged right now, retry in a
     moment) or the Salesforce boundary's request errors for a refused write.
     """
-    from panel import jobs  # the jobs module imports this one
+    from panel.calls import jobs  # the jobs module imports this one
 
     moment = now or utcnow()
     settings = jobs.logging_settings()
@@ -494,7 +494,7 @@ def resolve_review(item_id: int, *, reviewer: str, resolution: str, record_id: s
 
     Exactly once, however many reviewers click at the same time: the item is closed by a conditional UPDATE
     under the call's lease, and only the winner changes the call. Raises `AlreadyResolved` for the others.
-    The caller enqueues the call afterwards (`panel.jobs.enqueue_call`) unless it was dismissed.
+    The caller enqueues the call afterwards (`panel.calls.jobs.enqueue_call`) unless it was dismissed.
     """
     if resolution not in RESOLUTIONS:
         raise ValueError(f"unknown resolution {resolution!r}")

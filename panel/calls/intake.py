@@ -12,7 +12,7 @@ The contract (docs/openapi.yaml, docs/call-events.md):
 - the database unavailable → 503 with Retry-After, so the dialer sends it again.
 
 The request is authenticated by its signature, not by a session, so it is exempt from CSRF protection. All work
-beyond storing the event happens in a job (`panel.jobs`).
+beyond storing the event happens in a job (`panel.calls.jobs`).
 
 It is the busiest endpoint (every call posts three events or more) and needs nothing of Flask's request handling
 (no session, no CSRF, no templates, no locale), which is a third of its CPU. So `CallEventIntake`, in front of the
@@ -30,7 +30,7 @@ from flask import Blueprint, Flask, current_app, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Request, Response
 
-from panel import call_log, jobs
+from panel.calls import jobs, ledger
 from panel.calls.events import MAX_BODY_BYTES, EventError, parse_event
 from panel.calls.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, TOLERANCE_S, SignatureError, verify_signature
 from panel.extensions import csrf, db
@@ -86,7 +86,7 @@ def answer(incoming: Request) -> Response:
     except EventError as invalid:
         return _json(invalid.as_json(), 400)
     try:
-        stored = call_log.store_event(event)
+        stored = ledger.store_event(event)
     except SQLAlchemyError:
         db.session.rollback()
         log.exception("could not store a call event")

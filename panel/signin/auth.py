@@ -28,7 +28,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from panel.extensions import db
-from panel.models import (SalesforceConnection, SignedInConnection, UnreadableToken, record_sign_in,
+from panel.signin.models import (SalesforceConnection, SignedInConnection, UnreadableToken, record_sign_in,
                           signed_in_connection)
 from panel.salesforce.client import SalesforceClient
 from panel.salesforce.errors import ReconnectRequired, SalesforceError, SalesforceUnavailable
@@ -149,7 +149,7 @@ def _safe_next(target: str | None) -> str | None:
     return target if not parts.scheme and not parts.netloc else None
 
 
-safe_next = _safe_next  # for panel.embed, which sends the popup back to the same places
+safe_next = _safe_next  # for panel.signin.embed, which sends the popup back to the same places
 
 
 @bp.route("/login", methods=["GET"])
@@ -158,7 +158,7 @@ def login():
 
     Inside a frame, Salesforce's login page would refuse to show: send the frame to the popup sign-in prompt."""
     after = _safe_next(request.args.get("next"))
-    from panel import embed
+    from panel.signin import embed
 
     if embed.is_framed_navigation():
         return redirect(embed.prompt_url(after)), 302, {"Vary": "Sec-Fetch-Dest"}

@@ -1,15 +1,15 @@
 """The sidebar itself: the home page and `GET /panel`, the page a dialer embeds.
 
 `/panel` without a phone number shows the signed-in agent's empty panel ("Waiting for a call"); the screen pop
-(panel.popviews) extends the same view for `/panel?phone=…`.
+(panel.pop.views) extends the same view for `/panel?phone=…`.
 """
 
 from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
-from panel import popviews
-from panel.auth import current_connection, login_required
+from panel.pop import views
+from panel.signin.auth import current_connection, login_required
 
 bp = Blueprint("sidebar", __name__)
 
@@ -32,7 +32,7 @@ def home():
 @login_required
 def show_panel():
     if "phone" in request.args:
-        return popviews.show_pop()
+        return views.show_pop()
     response = current_app.make_response(render_template("panel.html", connection=current_connection()))
     response.vary.add("HX-Request")
     return response

@@ -1,0 +1,1 @@
+"""Running the panel: the connection check (`doctor`) and the health endpoints (`health`)."""

@@ -1,0 +1,1 @@
+"""The review queue: calls a person must place (several matches, none, a permanent error)."""
