@@ -1,6 +1,6 @@
 """Helpers for the call-event tests: a dialer that signs and posts events, and ways to run the jobs they start.
 
-Shared by test_webhooks.py, test_call_logging.py and test_review.py. Nothing here fakes Salesforce: events go
+Shared by tests/calls/, tests/review/ and the fuzz tests. Nothing here fakes Salesforce: events go
 through the real webhook endpoint, jobs run the real `panel.calls.jobs` code against the local org.
 """
 

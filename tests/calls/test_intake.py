@@ -303,7 +303,7 @@ def test_an_error_nobody_expected_is_a_json_500_asking_for_the_event_again(app, 
 
 # -- the published contract ---------------------------------------------------------------------------------------
 
-OPENAPI = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "docs", "openapi.yaml")
+OPENAPI = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "docs", "openapi.yaml")
 
 
 @pytest.fixture(scope="module")
