@@ -14,17 +14,22 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
+# The schema first (docs/operations.md, "Schema migrations"): creates instance/panel.sqlite3, or upgrades it in place.
 run: $(STAMP)
+	$(BIN)/flask --app app db upgrade
 	$(BIN)/python -m panel.serve
 
-# The whole suite on the default configuration (SQLite, in-process cache, queue in memory), then every test of the
-# panel again on the scale-out one: PostgreSQL and Redis (tests/conftest.py; skipped, saying why, without them).
+# First the import contracts (pyproject.toml, [tool.importlinter]: no cycles, no Flask in the Salesforce boundary,
+# no package importing another's views). Then the whole suite on the default configuration (SQLite, in-process
+# cache, queue in memory), then every test of the panel again on the scale-out one: PostgreSQL and Redis
+# (tests/conftest.py; skipped, saying why, without them).
 # Run once: the local org's own tests, the contract suite, the tests that always use PostgreSQL and Redis, and the
 # browser tests (their live panel keeps its own SQLite file).
 SCALEOUT_PASS := --ignore=tests/localorg --ignore=tests/contract --ignore=tests/scaleout --ignore=tests/test_soak.py \
 	--ignore=tests/browser
 
 test: $(STAMP)
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 	PANEL_TEST_CONFIG=scaleout $(BIN)/python -m pytest $(or $(PYTEST_ARGS),$(SCALEOUT_PASS))
 

@@ -154,6 +154,7 @@ class Stack:
             self.database_url = private_postgres() if self.postgres else \
                 f"sqlite:///{os.path.join(self.workdir, 'panel.sqlite3')}"
             self._env = self.env()
+            self._upgrade_schema()
             self.web = self._spawn("web", [sys.executable, "-m", "gunicorn", "-c",
                                            os.path.join(PROJECT_ROOT, "panel", "gunicorn_conf.py"),
                                            "--no-control-socket", "panel.serve:wsgi_app()"])
@@ -164,6 +165,14 @@ class Stack:
             self.stop()
             raise
         return self
+
+    def _upgrade_schema(self) -> None:
+        """The deployment recipe's first step (docs/operations.md): `flask --app app db upgrade`, once, before the
+        web server and the workers start, as a deployment does."""
+        done = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "db", "upgrade"], cwd=PROJECT_ROOT,
+                              env=self._env, capture_output=True, text=True, timeout=120)
+        if done.returncode:
+            raise RuntimeError(f"`flask --app app db upgrade` failed ({done.returncode}):\n{done.stderr[-4000:]}")
 
     def _spawn(self, name: str, argv: list[str]) -> subprocess.Popen:
         log = open(os.path.join(self.workdir, f"{name}-{len(self._logs)}.log"), "ab")

@@ -16,7 +16,7 @@ def main(argv: list[str]) -> int:
 
     app = create_app({"LOCALORG_URL": argv[0]} if argv else None)
     with app.app_context():
-        found = jobs.sweep(now=utcnow() + timedelta(seconds=jobs.SWEEP_GRACE_S + 5))
+        found = jobs.sweep(jobs.call_settings(), now=utcnow() + timedelta(seconds=jobs.SWEEP_GRACE_S + 5))
     print(f"re-enqueued {len(found)} calls")
     return 0
 

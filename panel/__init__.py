@@ -1,7 +1,8 @@
 """The Salesforce contact panel: a sidebar that cloud phone dialers embed to show who is calling.
 
 `create_app(test_config=None)` builds the app: built-in defaults, then environment variables (panel.config),
-then `test_config`; then extensions, blueprints, error handlers and the database tables.
+then `test_config`; then extensions, blueprints, error handlers, and the database schema (panel.migrations: a new
+database is created; any other is upgraded only by `flask --app app db upgrade`).
 """
 
 from __future__ import annotations
@@ -71,7 +72,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
             # stays on in the file. Five times the webhook throughput on SQLite (docs/operations.md).
             with db.engine.connect() as connection:
                 connection.exec_driver_sql("PRAGMA journal_mode=WAL")
-        db.create_all()
+    from panel import migrations
+
+    # The schema is Alembic's: `flask --app app db upgrade` upgrades a database; a new, empty one is created here.
+    migrations.init_app(app)
     return app
 
 

@@ -205,9 +205,11 @@ def _is_loopback_ip(host: str | None) -> bool:
 
 def _check(config: MutableMapping[str, Any]) -> None:
     for source in config["PANEL_FRAME_ANCESTORS"]:
-        if source == "*" or source.endswith(":"):
-            raise ConfigError(f"PANEL_FRAME_ANCESTORS must name the dialer's origins (such as "
-                              f"https://dialer.example.com), not {source!r}: that would let any site frame the panel")
+        problem = frame_ancestor_problem(source)
+        if problem:
+            raise ConfigError(f"PANEL_FRAME_ANCESTORS must list the dialer's own origins, such as "
+                              f"https://dialer.example.com, https://*.dialer.example.com (its sub-domains) or "
+                              f"https://dialer.example.com:* (any port); not {source!r}: {problem}")
     if str(config.get("SESSION_COOKIE_NAME", "")).startswith("__Host-") and not config.get("SESSION_COOKIE_SECURE"):
         raise ConfigError("SESSION_COOKIE_SECURE must stay on: browsers refuse a __Host- cookie without Secure")
     if not _API_VERSION.match(str(config["SALESFORCE_API_VERSION"])):
@@ -235,6 +237,43 @@ def _check(config: MutableMapping[str, Any]) -> None:
     if field and not _FIELD_API_NAME.match(str(field)):
         raise ConfigError(f"PANEL_CALL_EXTERNAL_ID_FIELD must be a Task field's API name such as "
                           f"Panel_Call_Key__c, not {field!r}")
+
+
+# A CSP host-source (https://www.w3.org/TR/CSP3/#grammardef-host-source) as PANEL_FRAME_ANCESTORS may use it:
+# an optional http(s) scheme, a host (a `*.` prefix allowed), an optional port (digits or *), an optional path.
+_HOST_SOURCE = re.compile(r"^(?:(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://)?"
+                          r"(?P<host>\*|(?:\*\.)?[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.?|\[[0-9A-Fa-f:.]+\])"
+                          r"(?::(?P<port>[0-9]+|\*))?(?P<path>/[^\s;,]*)?$")
+# Second-level labels under which registries hand out names (co.jp, com.au, org.uk, …): `*.co.jp` is every site
+# there, not one company's sub-domains. Not the whole Public Suffix List; the doctor and this check refuse the
+# common ones.
+_REGISTRY_LABELS = frozenset({"ac", "co", "com", "ed", "edu", "go", "gov", "gr", "lg", "ltd", "me", "ne", "net",
+                              "or", "org", "plc", "sch"})
+
+
+def frame_ancestor_problem(source: str) -> str | None:
+    """Why one PANEL_FRAME_ANCESTORS source must not be used, or None. Allowed: 'self', 'none' and origins with a
+    concrete host, including a wildcard sub-domain of a named domain (https://*.dialer.example.com) and any port on
+    a concrete host (http://localhost:*). Anything else either lets whole swathes of the web frame a page full of
+    callers' data (`*`, `https://*`, `https:`, `*.com`) or is not an origin at all (and would be copied into the
+    Content-Security-Policy header as it stands)."""
+    if source in ("'self'", "'none'"):
+        return None
+    found = _HOST_SOURCE.match(source)
+    if found is None:
+        if re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]*:", source):
+            return "a bare scheme lets any site frame the panel"
+        return "that is not an origin"
+    scheme, host = (found["scheme"] or "").lower(), found["host"].lower().rstrip(".")
+    if scheme and scheme not in ("http", "https"):
+        return "only http and https origins can frame the panel"
+    if host == "*":
+        return "a wildcard host lets any site frame the panel"
+    if host.startswith("*."):
+        labels = host[2:].split(".")
+        if len(labels) < 2 or (len(labels) == 2 and labels[0] in _REGISTRY_LABELS and len(labels[1]) == 2):
+            return f"a wildcard over {host[2:]} lets every site registered there frame the panel"
+    return None
 
 
 def _in_memory(uri: str) -> bool:

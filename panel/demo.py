@@ -9,6 +9,14 @@ static/js/embed.js) and tells the server through the signed webhook `POST /webho
 hold the webhook secret, so the page posts its events to `POST /demo/events`, which signs them with
 PANEL_WEBHOOK_SECRET and forwards them over HTTP to the webhook, exactly as a dialer's backend would.
 
+A server that signs call events on request could forge any agent's calls, so `/demo/events` is held to what a
+dialer's backend does for its own agent:
+- only for an agent signed in to the panel on the demo page itself (the panel's session on the demo's site; the
+  framed panel signs in separately, on its own site), besides the page's CSRF token;
+- only as that agent: the event's `agent_email` is the signed-in user's, whatever the request says;
+- only to the panel's own webhook, at the address the configuration gives (the origin of LOCALORG_URL, which
+  `make run` serves beside the panel), never one built from the request's Host header, which the sender chooses.
+
 Only with the local org: `create_app` registers this blueprint only then, so with a real org every demo URL
 is 404.
 """
@@ -18,6 +26,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import time
+import unicodedata
 import uuid
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
@@ -26,9 +35,11 @@ import requests
 from flask import Blueprint, current_app, jsonify, make_response, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 
+from panel.calls.events import identifier_problem
 from panel.calls.signing import signature_headers
 from panel.extensions import LOCALES
 from panel.localorg import seed
+from panel.signin.session import current_connection
 
 bp = Blueprint("demo", __name__, url_prefix="/demo")
 
@@ -89,9 +100,11 @@ def show_demo():
         return redirect(f"{parts.scheme}://localhost{port}{url_for('demo.show_demo')}" + (f"?{query}" if query else ""))
     language = request.args.get("lang")
     panel_url = origin + url_for("sidebar.show_panel", **({"lang": language} if language in LOCALES else {}))
+    connection = current_connection()
     response = make_response(render_template(
         "demo.html", callers=callers(), panel_origin=origin, panel_url=panel_url,
-        agent=DEFAULT_AGENT, dispositions=DISPOSITIONS))
+        agent=_agent_email(connection) if connection else None,
+        sign_in_url=url_for("auth.login", next=request.full_path.rstrip("?")), dispositions=DISPOSITIONS))
     # The dialer's own page: it may frame the panel's origin, and nothing may frame it.
     response.headers["Content-Security-Policy"] = (
         f"default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'; "
@@ -117,11 +130,25 @@ def _text(body: dict, field: str, *, required: bool = True, default: str = "") -
         raise _BadField(field, f"{field} is required")
     if len(value) > MAX_TEXT:
         raise _BadField(field, f"{field} is longer than {MAX_TEXT} characters")
+    if any(unicodedata.category(char) in ("Cc", "Cs") for char in value):  # the webhook refuses them too
+        raise _BadField(field, f"{field} must not contain control characters or lone surrogates")
     return value
 
 
-def build_event(body: dict, *, now: datetime | None = None) -> dict:
-    """The webhook payload for one button press on the demo page; `_BadField` names what is wrong."""
+def _agent_email(connection) -> str:
+    return connection.email or connection.username or ""
+
+
+def panel_address() -> str:
+    """The panel's own address, from the configuration: the origin of LOCALORG_URL, since the local org is served
+    beside the panel (`make run`, `panel.serve`). Never from the request, whose Host header the sender chooses."""
+    parts = urlsplit(current_app.config["LOCALORG_URL"])
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def build_event(body: dict, *, agent_email: str = DEFAULT_AGENT, now: datetime | None = None) -> dict:
+    """The webhook payload for one button press on the demo page, for the agent `agent_email` (the view passes the
+    signed-in agent's; an `agent_email` in the body is ignored); `_BadField` names what is wrong."""
     state = _text(body, "state")
     if state not in EVENT_TYPES:
         raise _BadField("state", "state must be ringing, answered or ended")
@@ -131,10 +158,10 @@ def build_event(body: dict, *, now: datetime | None = None) -> dict:
     event = {
         "event_id": f"evt_demo_{uuid.uuid4().hex}",
         "type": EVENT_TYPES[state],
-        "call_id": _text(body, "call_id"),
+        "call_id": _call_id(body),
         "direction": direction,
         "internal": False,
-        "agent_email": _text(body, "agent_email", default=DEFAULT_AGENT),
+        "agent_email": agent_email,
         "external_number": _text(body, "phone"),
         "occurred_at": (now or datetime.now(timezone.utc)).isoformat(timespec="seconds"),
     }
@@ -151,27 +178,42 @@ def build_event(body: dict, *, now: datetime | None = None) -> dict:
         voicemail = body.get("voicemail", False)
         if not isinstance(voicemail, bool):
             raise _BadField("voicemail", "voicemail must be true or false")
+        voicemail_url = panel_address() + url_for("demo.voicemail", call_id=event["call_id"]) if voicemail else None
         event.update(answered=answered, duration_seconds=duration if answered else 0, recording_url=None,
-                     voicemail_url=(f"{request.host_url}demo/voicemail/{event['call_id']}" if voicemail else None),
-                     disposition=disposition or None)
+                     voicemail_url=voicemail_url, disposition=disposition or None)
     return event
+
+
+def _call_id(body: dict) -> str:
+    value = _text(body, "call_id")
+    problem = identifier_problem("call_id", value)
+    if problem:
+        raise _BadField("call_id", problem)
+    return value
 
 
 @bp.route("/events", methods=["POST"])
 def forward_event():
-    """Sign the demo page's call event with the webhook secret and deliver it to `POST /webhooks/calls`.
-    CSRF-protected like every form: only the demo page itself can make the server sign something."""
+    """Sign the demo page's call event with the webhook secret and deliver it to `POST /webhooks/calls`, as the
+    signed-in agent (see the module's docstring). CSRF-protected like every form: only the demo page itself can
+    ask. The body is checked first, so a request the page never sends is refused alike whoever sends it; nothing
+    is signed or sent for a signed-out one (401)."""
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         return jsonify(error="the body must be a JSON object", field=None), 400
+    connection = current_connection()
+    agent = _agent_email(connection) if connection is not None else ""
     try:
-        event = build_event(body)
+        event = build_event(body, agent_email=agent)
     except _BadField as bad:
         return jsonify(error=bad.message, field=bad.field), 400
+    if not agent:
+        return jsonify(error="sign in on the demo page first: it sends call events as the signed-in agent only",
+                       field=None), 401
     raw = json.dumps(event, ensure_ascii=False).encode("utf-8")
     headers = {"Content-Type": "application/json",
                **signature_headers(current_app.config["PANEL_WEBHOOK_SECRET"], raw, int(time.time()))}
-    target = (panel_origin() or request.host_url.rstrip("/")) + url_for("webhooks.receive_call_event")
+    target = panel_address() + url_for("webhooks.receive_call_event")
     try:
         answer = requests.post(target, data=raw, headers=headers, timeout=FORWARD_TIMEOUT_S)
     except requests.RequestException:

@@ -5,6 +5,8 @@
   into a fragment.
 - `SalesforceUnavailable`: 503 with the error partial ("try again"); other Salesforce errors: 502 with what
   Salesforce said. Never a 500.
+- `panel.web.BadInput` (a parameter the panel's own pages never send wrong): 400 naming the field, unless the
+  blueprint answers it with a fragment of its own (the pop, the tasks).
 - CSRF failures: 400 saying the form expired; oversized bodies: 413; other HTTP errors keep their status.
 
 htmx requests get the partial alone (base.html's htmx-config swaps 4xx/5xx answers); others get it inside a page.
@@ -12,29 +14,26 @@ htmx requests get the partial alone (base.html's htmx-config swaps 4xx/5xx answe
 
 from __future__ import annotations
 
-from flask import Flask, current_app, redirect, render_template, request, url_for
+from flask import Flask, current_app, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 
-from panel.signin import auth
 from panel.salesforce.errors import ReconnectRequired, SalesforceError, SalesforceUnavailable
+from panel.signin.session import SignedOut, forget_current_tokens
+from panel.web import BadInput, is_htmx, page_or_fragment
 
-__all__ = ["is_htmx", "register_error_handlers", "render_error"]
-
-
-def is_htmx() -> bool:
-    return request.headers.get("HX-Request") == "true"
+__all__ = ["register_error_handlers", "render_error"]
 
 
-def render_error(message: str, status: int, *, retry: bool = False):
-    """The error partial for htmx, the error page otherwise."""
-    template = "partials/error.html" if is_htmx() else "error_page.html"
-    response = render_template(template, message=message, status=status, retry=retry)
-    return response, status, {"Vary": "HX-Request"}
+def render_error(message: str, status: int, *, retry: bool = False, field: str | None = None):
+    """The error partial for htmx, the error page otherwise (`partials/error.html` inside `error_page.html`)."""
+    return page_or_fragment("error_page.html", "partials/error.html",
+                            dict(message=message, status=status, retry=retry, field=field), status)
 
 
 def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(BadInput, _bad_input)
     app.register_error_handler(ReconnectRequired, _reconnect)
     app.register_error_handler(SalesforceUnavailable, _unavailable)
     app.register_error_handler(SalesforceError, _refused)
@@ -45,14 +44,19 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def _reconnect(error: ReconnectRequired):
-    if not isinstance(error, auth.SignedOut):
+    if not isinstance(error, SignedOut):
         current_app.logger.info("Salesforce grant no longer valid: %s", error.message)
-        auth.forget_current_tokens()
+        forget_current_tokens()
     if is_htmx():
         return "", 401, {"HX-Redirect": url_for("auth.login")}
     if request.method == "GET":
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
     return redirect(url_for("auth.login"))
+
+
+def _bad_input(error: BadInput):
+    return render_error(_("This request cannot be served: %(field)s is invalid (%(message)s).", field=error.field,
+                          message=error.message), 400, field=error.field)
 
 
 def _unavailable(error: SalesforceUnavailable):

@@ -29,14 +29,18 @@ errorlog = "-"
 
 
 def on_starting(server) -> None:
-    """Build the app once in the master before any worker starts, so the database tables (and the local org's seed)
-    are created by one process instead of racing in every worker; its connections are closed before the fork."""
+    """Build the app once in the master before any worker starts, so a new database's schema (and the local org's
+    seed) is created by one process instead of in every worker, and so a database `flask --app app db upgrade` has
+    not brought to this version stops the start here, naming that command (panel.migrations), instead of failing
+    requests in every worker. Its connections are closed before the fork."""
     from flask import Flask
 
+    from panel import migrations
     from panel.extensions import db
 
     app = server.app.wsgi()
     if isinstance(app, Flask):
+        migrations.require_current(app)  # SchemaNotCurrent: gunicorn prints the message and exits 1
         with app.app_context():
             db.engine.dispose()
     server.app.callable = None  # each worker loads its own app after the fork

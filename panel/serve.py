@@ -16,7 +16,7 @@ import sys
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.serving import run_simple
 
-from panel import create_app
+from panel import create_app, migrations
 from panel.config import ConfigError, from_environment
 
 LOCALORG_PREFIX = "/localorg"
@@ -67,7 +67,8 @@ def main() -> int:
         return 2
     try:
         application = build(host, port)
-    except ConfigError as error:
+        migrations.require_current(application)  # `make run` upgrades first; run alone, it names the command
+    except (ConfigError, migrations.SchemaNotCurrent) as error:
         print(f"The panel cannot start: {error}", file=sys.stderr)
         return 2
     where = f"http://{_reachable_host(host)}:{port}"

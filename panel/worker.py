@@ -12,6 +12,7 @@ REDIS_URL or the same instance folder, the same secrets): it reads the same conf
 - SIGTERM stops it gracefully (running jobs finish, within a minute); SIGINT (Ctrl-C) stops it at once. Either way
   nothing queued is lost, and a job cut short is redone: its call's lease runs out and the sweep enqueues it again.
 
+It refuses to start on a database `flask --app app db upgrade` has not brought to this version (panel.migrations).
 `make run` does not need it: it runs the same consumer in-process (`panel.calls.jobs.start_background_worker`).
 """
 
@@ -25,6 +26,7 @@ import sys
 from huey.consumer import Consumer
 
 from panel.config import ConfigError
+from panel.migrations import SchemaNotCurrent
 
 DEFAULT_THREADS = 2
 # On the SQLite queue an idle worker polls; an ended call should not wait seconds for it (Redis pushes instead).
@@ -46,10 +48,11 @@ def build_consumer(threads: int, overrides: dict | None = None) -> Consumer:
     """The consumer for the configured queue; refuses the in-memory queue, which no web process could reach.
 
     `overrides` are app settings on top of the environment (the benchmark points the worker at its own files)."""
-    from panel import create_app
+    from panel import create_app, migrations
     from panel.calls import jobs
 
     app = create_app(overrides)
+    migrations.require_current(app)  # jobs on a schema this code does not match would fail one by one
     if app.config.get("PANEL_JOBS_MEMORY"):
         raise ConfigError("PANEL_JOBS_MEMORY keeps the queue inside one process; a separate worker cannot see it")
     jobs.huey.flask_app = app
@@ -69,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         consumer = build_consumer(_threads(arguments.threads or os.environ.get("PANEL_WORKER_THREADS")))
-    except ConfigError as error:
+    except (ConfigError, SchemaNotCurrent) as error:
         print(f"The worker cannot start: {error}", file=sys.stderr)
         return 2
     print(f"panel worker: {consumer.workers} thread(s), queue {type(consumer.huey.storage).__name__}", flush=True)

@@ -1,7 +1,8 @@
 """Helpers for the call-event tests: a dialer that signs and posts events, and ways to run the jobs they start.
 
 Shared by tests/calls/, tests/review/ and the fuzz tests. Nothing here fakes Salesforce: events go
-through the real webhook endpoint, jobs run the real `panel.calls.jobs` code against the local org.
+through the real webhook endpoint, jobs run the real `panel.calls.jobs` and `panel.calls.pipeline` code against the
+local org.
 """
 
 from __future__ import annotations
@@ -74,12 +75,28 @@ class Dialer:
             assert response.status_code in (200, 202), response.text
 
 
+def configure(app, **settings) -> None:
+    """Change settings as an admin would (then restart): the app reads them once, before their first use."""
+    from panel import web
+
+    app.config.update(settings)
+    web.forget_settings(app)
+
+
 def run_call(app, call_id: str, now: datetime | None = None):
     """One run of the logging job for the call, as a worker does it; the seconds until it wants to run again."""
     from panel.calls import jobs
 
     with app.app_context():
-        return jobs.log_call(call_id, now=now)
+        return jobs.advance_call(call_id, now=now)
+
+
+def sweep(app, now: datetime | None = None) -> list[str]:
+    """One run of the worker's periodic sweep, its clock at `now`; the calls it re-enqueued."""
+    from panel.calls import jobs
+
+    with app.app_context():
+        return jobs.sweep(jobs.call_settings(), now=now)
 
 
 def run_queued(app) -> int:

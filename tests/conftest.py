@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 from dataclasses import dataclass
 
@@ -108,16 +109,35 @@ def scaleout_servers():
     drop_postgres(postgres_url)
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory):
+    """A SQLite file the schema's revisions built once for the run (an app on a new file runs them, as
+    `flask --app app db upgrade` would); each test's database is a copy of it, quicker than running the revisions
+    for every test."""
+    from panel import create_app, migrations
+    from panel.extensions import db
+
+    template = tmp_path_factory.mktemp("schema") / "panel.sqlite3"
+    app = create_app({"TESTING": True, "SECRET_KEY": "test-secret-key", "PANEL_JOBS_MEMORY": True,
+                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{template}"})
+    migrations.require_current(app)
+    with app.app_context():
+        db.engine.dispose()  # the last connection closed: the WAL is folded into the file, which is all there is
+    return template
+
+
 @pytest.fixture
 def app(localorg, tmp_path, request):
     from panel import create_app
 
     config = {"TESTING": True, "SECRET_KEY": "test-secret-key", "LOCALORG_URL": localorg.url}
-    if SCALEOUT:
+    if SCALEOUT:  # the run's database is migrated by the first app built on it, emptied after every test
         postgres_url, redis_url = request.getfixturevalue("scaleout_servers")
         config.update(DATABASE_URL=postgres_url, REDIS_URL=redis_url)
     else:
-        config.update(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'panel.sqlite3'}", PANEL_JOBS_MEMORY=True,
+        database = tmp_path / "panel.sqlite3"
+        shutil.copyfile(request.getfixturevalue("migrated_sqlite"), database)
+        config.update(SQLALCHEMY_DATABASE_URI=f"sqlite:///{database}", PANEL_JOBS_MEMORY=True,
                       CACHE_TYPE="SimpleCache")
     application = create_app(config)
     application.extensions["tests.config"] = dict(config)  # what a test's second app on the same data starts from
@@ -191,12 +211,12 @@ def signed_in_client(client, localorg):
 def review_item(app, client) -> int:
     """The id of a call nobody matched, ended and waiting in the review queue (its number is nobody's)."""
     from calls_support import Dialer, run_call
-    from panel.calls import ledger
+    from panel.review import queue
 
     dialer = Dialer(client, "review-call", number="03-9999-0000")
     dialer.send(dialer.ringing(), dialer.ended(duration=60))
     run_call(app, "review-call")
     with app.app_context():
-        items = [item.id for item, call in ledger.open_reviews() if item.call_id == "review-call"]
+        items = [item.id for item, call in queue.open_reviews() if item.call_id == "review-call"]
     assert items, "the unmatched call should wait for a reviewer"
     return items[0]

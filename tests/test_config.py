@@ -209,3 +209,42 @@ def test_create_app_refuses_to_start_without_the_secret_key_for_a_real_org(monke
     monkeypatch.setenv("SECRET_KEY", "k" * 32)
     with pytest.raises(ConfigError, match="PANEL_TIMEZONE"):
         create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.sqlite3'}"})
+
+
+# -- who may frame the panel ------------------------------------------------------------------------------------------
+
+ANY_SITE = ["*", "https://*", "http://*:*", "https://*:443", "*:*", "https:", "http:", "'self' *",
+            "http: https://dialer.example.com", "*.com", "https://*.com", "https://*.co.jp", "https://*.jp:*",
+            "*.", "https://*.example.com https://*"]
+NOT_AN_ORIGIN = ["https://dialer.example.com; script-src *", "https://dialer.example.com,https://evil.example",
+                 "'unsafe-inline'", "data:", "ftp://dialer.example.com", "https://", "javascript:alert(1)"]
+
+
+@pytest.mark.parametrize("ancestors", ANY_SITE + NOT_AN_ORIGIN)
+def test_frame_ancestors_that_let_any_site_frame_the_panel_are_refused_with_a_real_org(tmp_path, ancestors):
+    with pytest.raises(ConfigError) as refused:
+        configure(tmp_path, {**REAL_ORG, "PANEL_FRAME_ANCESTORS": ancestors})
+    message = str(refused.value)
+    assert message.startswith("PANEL_FRAME_ANCESTORS") and "https://dialer.example.com" in message  # what is allowed
+
+
+@pytest.mark.parametrize("ancestors", ANY_SITE + NOT_AN_ORIGIN)
+def test_the_local_org_refuses_them_too(tmp_path, ancestors):
+    with pytest.raises(ConfigError, match="^PANEL_FRAME_ANCESTORS"):
+        configure(tmp_path, {"PANEL_FRAME_ANCESTORS": ancestors})
+
+
+@pytest.mark.parametrize("ancestors", [
+    "https://dialer.example.com", "https://*.dialer.example.com", "https://dialer.example.com:8443",
+    "https://*.phone.example.net:*", "'self' https://a.example.com https://b.example.co.jp", "dialer.example.com",
+    "https://*.example.co.jp", "https://dialer.example.com/", "http://127.0.0.1:* http://localhost:*",
+    "https://[2001:db8::1]:8443", "HTTPS://Dialer.Example.COM",
+])
+def test_concrete_origins_and_wildcard_subdomains_of_a_named_domain_are_accepted(tmp_path, ancestors):
+    config, _ = configure(tmp_path, {**REAL_ORG, "PANEL_FRAME_ANCESTORS": ancestors})
+    assert config["PANEL_FRAME_ANCESTORS"] == tuple(ancestors.split())
+
+
+def test_the_local_org_default_keeps_the_demo_hosts_on_any_port(tmp_path):
+    config, _ = configure(tmp_path)
+    assert config["PANEL_FRAME_ANCESTORS"] == ("'self'", "http://127.0.0.1:*", "http://localhost:*")

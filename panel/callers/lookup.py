@@ -10,19 +10,21 @@ and the pop at answer share one lookup, and for days (`PANEL_POP_LAST_KNOWN_TTL_
 show, marked as such, when Salesforce is slow or failing. Entries are per org, user and E.164 number: two agents may
 see different records under Salesforce's sharing rules. Writers call `invalidate_pop` so a changed record or a new
 one is seen on the next pop; the remembered pick is applied after the cache, so picking needs no new lookup.
+
+The settings (region, match priority, cache times, search lag, timeout) come in as a `PopSettings`, built once from
+the app's checked config by whoever calls (`PopSettings.from_config`): nothing here reads the Flask app.
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
+import logging
 import unicodedata
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Literal, Mapping, TypeVar
-
-from flask import current_app
+from typing import Any, Callable, Literal, Mapping, TypeVar
 
 from panel.callers import picks
 from panel.extensions import cache
@@ -39,6 +41,7 @@ __all__ = [
     "Agent",
     "PhoneLine",
     "PopResult",
+    "PopSettings",
     "Snapshot",
     "card_for_record",
     "invalidate_pop",
@@ -63,6 +66,36 @@ MIN_SEARCH_TEXT = 2  # SOSL refuses shorter search terms
 
 PopState = Literal["unknown_caller", "card", "matches", "no_match", "unavailable"]
 ClientSource = Callable[[], object]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PopSettings:
+    """What the pop is configured with (README, "Configuration"); `from_config` reads them once from the app's
+    config, which panel.config has checked."""
+
+    region: str  # PANEL_DEFAULT_REGION: numbers written without a country code are read in it
+    priority: tuple[str, ...] = DEFAULT_PRIORITY  # PANEL_MATCH_PRIORITY
+    cache_ttl_s: int = DEFAULT_CACHE_TTL_S  # PANEL_POP_CACHE_TTL_S
+    last_known_ttl_s: int = DEFAULT_LAST_KNOWN_TTL_S  # PANEL_POP_LAST_KNOWN_TTL_S
+    search_lag_s: int = DEFAULT_SEARCH_LAG_S  # PANEL_SEARCH_LAG_S
+    timeout_s: float = DEFAULT_POP_TIMEOUT_S  # PANEL_POP_TIMEOUT_S
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> "PopSettings":
+        return cls(region=str(config["PANEL_DEFAULT_REGION"]).upper(),
+                   priority=tuple(config.get("PANEL_MATCH_PRIORITY") or DEFAULT_PRIORITY),
+                   cache_ttl_s=_at_least_one(config.get("PANEL_POP_CACHE_TTL_S"), DEFAULT_CACHE_TTL_S),
+                   last_known_ttl_s=_at_least_one(config.get("PANEL_POP_LAST_KNOWN_TTL_S"),
+                                                  DEFAULT_LAST_KNOWN_TTL_S),
+                   search_lag_s=_at_least_one(config.get("PANEL_SEARCH_LAG_S"), DEFAULT_SEARCH_LAG_S),
+                   timeout_s=float(config.get("PANEL_POP_TIMEOUT_S") or DEFAULT_POP_TIMEOUT_S))
+
+
+def _at_least_one(value, default: int) -> int:
+    """A whole number of seconds; unset is the default, and 0 means the shortest time (a cache cannot keep 0 s)."""
+    return default if value is None else max(1, int(value))
 
 
 @dataclass(frozen=True)
@@ -128,28 +161,6 @@ class PhoneLine:
     extension: str | None = None
 
 
-# -- configuration ------------------------------------------------------------------------------------------------
-
-def _setting(name: str, default):
-    return current_app.config.get(name, default)
-
-
-def _region() -> str:
-    return _setting("PANEL_DEFAULT_REGION", "JP") or "JP"
-
-
-def _priority() -> tuple[str, ...]:
-    """panel.config has checked the setting and made it a tuple."""
-    return tuple(_setting("PANEL_MATCH_PRIORITY", None) or DEFAULT_PRIORITY)
-
-
-def _ttl(name: str, default: int) -> int:
-    try:
-        return max(1, int(_setting(name, default)))
-    except (TypeError, ValueError):
-        return default
-
-
 # -- cache --------------------------------------------------------------------------------------------------------
 
 def _key(kind: str, *parts: str) -> str:
@@ -172,12 +183,11 @@ def _record_index_key(org_id: str, record_id: str) -> str:
     return _key("by-record", org_id, record_key(record_id))
 
 
-def _store(agent: Agent, snapshot: Snapshot) -> None:
-    ttl = _ttl("PANEL_POP_CACHE_TTL_S", DEFAULT_CACHE_TTL_S)
+def _store(agent: Agent, snapshot: Snapshot, settings: PopSettings) -> None:
+    ttl = settings.cache_ttl_s
     fresh = _fresh_key(agent, snapshot.e164)
     cache.set(fresh, snapshot, timeout=ttl)
-    cache.set(_last_known_key(agent, snapshot.e164), snapshot,
-              timeout=_ttl("PANEL_POP_LAST_KNOWN_TTL_S", DEFAULT_LAST_KNOWN_TTL_S))
+    cache.set(_last_known_key(agent, snapshot.e164), snapshot, timeout=settings.last_known_ttl_s)
     # Indexes for invalidate_pop: which fresh entries hold this number, and which hold this record.
     _index_add(_number_index_key(agent.org_id, snapshot.e164), fresh, ttl)
     for card in snapshot.cards:
@@ -190,20 +200,18 @@ def _index_add(index_key: str, entry: str, ttl: int) -> None:
     cache.set(index_key, entries, timeout=ttl + 5)
 
 
-def invalidate_pop(org_id: str, *, record_id: str | None = None, phone: str | None = None) -> None:
+def invalidate_pop(org_id: str, *, record_id: str | None = None, number: PhoneNumber | None = None) -> None:
     """Forget cached lookups that a write made stale, for every user of the org.
 
     Call it after writing to a record (`record_id`: every cached pop showing it) or after creating or changing a
-    record's phone (`phone`, any format: every cached pop for that number). The last known answers kept for
-    outages stay; the next successful lookup replaces them.
+    record's phone (`number`, as `panel.phone.parse_caller` reads it: every cached pop for that number). The last
+    known answers kept for outages stay; the next successful lookup replaces them.
     """
     indexes = []
     if record_id:
         indexes.append(_record_index_key(org_id, record_id))
-    if phone:
-        number = parse_caller(phone, _region())
-        if number is not None:
-            indexes.append(_number_index_key(org_id, number.e164))
+    if number is not None:
+        indexes.append(_number_index_key(org_id, number.e164))
     for index_key in indexes:
         entries = cache.get(index_key) or ()
         if entries:
@@ -223,7 +231,7 @@ def _candidate(card: ContactCard) -> Candidate:
                      last_modified=card.last_modified)
 
 
-def _fetch(client, number: PhoneNumber, check: tuple[str, str] | None = None,
+def _fetch(client, number: PhoneNumber, settings: PopSettings, check: tuple[str, str] | None = None,
            hidden: frozenset[str] = NOTHING_HIDDEN) -> Snapshot:
     """Two API requests sent at once, so the lookup waits for one round trip: the SOSL search for the number
     (every card field but the opportunities) and one composite with the recently changed records.
@@ -232,9 +240,8 @@ def _fetch(client, number: PhoneNumber, check: tuple[str, str] | None = None,
     remembered pick, which the search no longer returns once someone changed the record's phone. `hidden` are
     fields field-level security hides from the user (see `_hiding`).
     """
-    region = _region()
     ids = {check[0]: [check[1]]} if check is not None and check[0] in contacts.PHONE_FIELDS else {}
-    lag = _ttl("PANEL_SEARCH_LAG_S", DEFAULT_SEARCH_LAG_S)
+    lag = settings.search_lag_s
     fetched_at = datetime.now(timezone.utc)
     found, changed = _both(
         lambda: contacts.search_cards(client, sosl_find_clause(search_terms(number)), hidden=hidden),
@@ -243,7 +250,8 @@ def _fetch(client, number: PhoneNumber, check: tuple[str, str] | None = None,
     # A record both found and recently changed is taken from the composite: it has its opportunities.
     by_id = {record_key(card.record_id): card for card in found}
     by_id.update({record_key(card.record_id): card for card in changed})
-    ordered = rank(verify([_candidate(card) for card in by_id.values()], number, region), _priority())
+    ordered = rank(verify([_candidate(card) for card in by_id.values()], number, settings.region),
+                   settings.priority)
     kept = {record_key(c.record_id) for c in ordered}
     lost = frozenset(record_key(card.record_id) for card in changed
                      if check is not None and same_record(card.record_id, check[1])) - kept
@@ -278,7 +286,7 @@ def _hiding(agent: Agent, client, run: Callable[[frozenset[str]], _T]) -> _T:
         if learned == hidden:  # nothing new to leave out: the refusal is about something else
             raise
         cache.set(_hidden_key(agent), learned, timeout=HIDDEN_FIELDS_TTL_S)
-        current_app.logger.info("screen pop: %d field(s) hidden from the user by field-level security are left "
+        log.info("screen pop: %d field(s) hidden from the user by field-level security are left "
                                 "out: %s", len(learned), ", ".join(sorted(learned)))
         return run(learned)
 
@@ -306,12 +314,8 @@ def _both(first: Callable[[], object], second: Callable[[], object]) -> tuple[ob
     return first_answer, second_answer
 
 
-def _pop_deadline(client):
+def _pop_deadline(client, seconds: float):
     """The pop's shorter read timeout, where the client offers one (a SalesforceClient does)."""
-    try:
-        seconds = float(_setting("PANEL_POP_TIMEOUT_S", DEFAULT_POP_TIMEOUT_S) or DEFAULT_POP_TIMEOUT_S)
-    except (TypeError, ValueError):
-        seconds = DEFAULT_POP_TIMEOUT_S
     limit = getattr(client, "read_timeout", None)
     return limit(seconds) if limit is not None else contextlib.nullcontext(client)
 
@@ -321,7 +325,7 @@ def _candidate_of_match(hit: Match) -> Candidate:
                      phones=dict(hit.phones), last_modified=hit.last_modified)
 
 
-def _snapshot(agent: Agent, number: PhoneNumber, client_source,
+def _snapshot(agent: Agent, number: PhoneNumber, client_source, settings: PopSettings,
               check: tuple[str, str] | None = None) -> tuple[Snapshot | None, str | None]:
     """(snapshot, failure): a fresh cached or new lookup with no failure, or the last known one with the failure."""
     cached = cache.get(_fresh_key(agent, number.e164))
@@ -329,20 +333,20 @@ def _snapshot(agent: Agent, number: PhoneNumber, client_source,
         return cached, None
     try:
         client = _client(client_source)
-        with _pop_deadline(client):
-            snapshot = _hiding(agent, client, lambda hidden: _fetch(client, number, check, hidden))
+        with _pop_deadline(client, settings.timeout_s):
+            snapshot = _hiding(agent, client, lambda hidden: _fetch(client, number, settings, check, hidden))
     except ReconnectRequired:
         raise
     except SalesforceUnavailable:
         return cache.get(_last_known_key(agent, number.e164)), "unreachable"
     except SalesforceError:
-        current_app.logger.warning("screen pop lookup refused by Salesforce", exc_info=True)
+        log.warning("screen pop lookup refused by Salesforce", exc_info=True)
         return cache.get(_last_known_key(agent, number.e164)), "refused"
-    _store(agent, snapshot)
+    _store(agent, snapshot, settings)
     return snapshot, None
 
 
-def pop(agent: Agent, raw_phone: str | None, client_source, *, choose: bool = False,
+def pop(agent: Agent, raw_phone: str | None, client_source, *, settings: PopSettings, choose: bool = False,
         refresh: bool = False) -> PopResult:
     """The panel state for a call from (or to) `raw_phone`.
 
@@ -352,13 +356,13 @@ def pop(agent: Agent, raw_phone: str | None, client_source, *, choose: bool = Fa
     answer (the agent just changed something in Salesforce and asked to look again).
     """
     raw = raw_phone or ""
-    number = None if is_withheld(raw) else parse_caller(raw, _region())
+    number = None if is_withheld(raw) else parse_caller(raw, settings.region)
     if number is None:
         return PopResult("unknown_caller", raw)
     if refresh:
         cache.delete(_fresh_key(agent, number.e164))
     pick = picks.pick_for_pop(agent.org_id, number.e164)
-    snapshot, failure = _snapshot(agent, number, client_source,
+    snapshot, failure = _snapshot(agent, number, client_source, settings,
                                   (pick.record_type, pick.record_id) if pick is not None else None)
     if snapshot is None:
         return PopResult("unavailable", raw, number, failure=failure)
@@ -379,30 +383,30 @@ def pop(agent: Agent, raw_phone: str | None, client_source, *, choose: bool = Fa
                      **common)
 
 
-def warm_pop(client_source, agent: Agent, raw_phone: str | None) -> bool:
+def warm_pop(client_source, agent: Agent, raw_phone: str | None, *, settings: PopSettings) -> bool:
     """Pre-fetch the pop for a ringing call so the pop at answer costs no API request.
 
     Safe to call from a worker (needs an app context, not a request). Returns True when a fresh lookup is now
     cached; False for withheld numbers and when Salesforce failed (the pop at answer will try again).
     """
-    number = None if is_withheld(raw_phone) else parse_caller(raw_phone or "", _region())
+    number = None if is_withheld(raw_phone) else parse_caller(raw_phone or "", settings.region)
     if number is None:
         return False
-    _, failure = _snapshot(agent, number, client_source)
+    _, failure = _snapshot(agent, number, client_source, settings)
     return failure is None
 
 
-def pick_record(agent: Agent, raw_phone: str, record_id: str, client_source,
+def pick_record(agent: Agent, raw_phone: str, record_id: str, client_source, *, settings: PopSettings,
                 call_id: str | None = None) -> PopResult | None:
     """Remember `record_id` as the caller for this number and return the pop that now opens it.
 
     Only one of the number's verified matches can be picked (None otherwise). The matches come from the cache, so
     a pick made while the pick list is on screen costs no API request.
     """
-    number = None if is_withheld(raw_phone) else parse_caller(raw_phone or "", _region())
+    number = None if is_withheld(raw_phone) else parse_caller(raw_phone or "", settings.region)
     if number is None:
         return None
-    snapshot, failure = _snapshot(agent, number, client_source)
+    snapshot, failure = _snapshot(agent, number, client_source, settings)
     chosen = next((c for c in snapshot.cards if same_record(c.record_id, record_id)), None) if snapshot else None
     if chosen is None:
         return None
@@ -424,7 +428,7 @@ def card_for_record(client_source, record_type: str, record_id: str, agent: Agen
     return next((c for c in cards if same_record(c.record_id, record_id)), None)
 
 
-def manual_search(client_source, text: str, agent: Agent) -> list[Match]:
+def manual_search(client_source, text: str, agent: Agent, *, settings: PopSettings) -> list[Match]:
     """The no-match state's search box: a number searches phone fields (verified), anything else every field,
     without the fields hidden from the agent (`_hiding`).
 
@@ -434,40 +438,44 @@ def manual_search(client_source, text: str, agent: Agent) -> list[Match]:
     # SOSL counts only letters and digits: "0:" or "::" is refused by Salesforce, so refuse it here first.
     if sum(ch.isalpha() or ch.isdigit() for ch in unicodedata.normalize("NFKC", cleaned)) < MIN_SEARCH_TEXT:
         raise ValueError("too_short")
-    number = _typed_number(cleaned)
+    number = _typed_number(cleaned, settings.region)
     client = _client(client_source)
     if number is not None:
         hits = _hiding(agent, client, lambda hidden: contacts.search_phone(
             client, sosl_find_clause(search_terms(number)), hidden=hidden))
-        kept = {c.record_id for c in verify([_candidate_of_match(h) for h in hits], number, _region())}
+        kept = {c.record_id for c in verify([_candidate_of_match(h) for h in hits], number, settings.region)}
         return [hit for hit in hits if hit.record_id in kept]
     return _hiding(agent, client, lambda hidden: contacts.search_text(client, sosl_find_clause([cleaned]),
                                                                       hidden=hidden))
 
 
-def _typed_number(text: str) -> PhoneNumber | None:
+def _typed_number(text: str, region: str) -> PhoneNumber | None:
     """A search text that is a phone number rather than a name ("03-1234-5678", "+81 90 …", "０９０…")."""
     digits = sum(ch.isdigit() for ch in text)
     if digits < 5 or digits < len([ch for ch in text if not ch.isspace()]) * 0.6:
         return None
-    return parse_caller(text, _region())
+    return parse_caller(text, region)
 
 
-def quick_create(client_source, agent: Agent, record_type: str, values: Mapping[str, str]) -> ContactCard:
-    """Create a Lead or Contact from the no-match state (one API request) and make the next pop find it."""
+def quick_create(client_source, agent: Agent, record_type: str, values: Mapping[str, str], *,
+                 settings: PopSettings) -> ContactCard:
+    """Create a Lead or Contact for a caller nobody has on record (one API request) and make the next pop find it.
+
+    `values` are checked by `panel.callers.new_record.check`."""
     client = _client(client_source)
     card = _hiding(agent, client, lambda hidden: contacts.create_record(client, record_type, values, hidden=hidden))
     for phone in card.phones.values():
-        if phone:
-            invalidate_pop(agent.org_id, phone=phone)
+        number = parse_caller(phone, settings.region) if phone else None
+        if number is not None:
+            invalidate_pop(agent.org_id, number=number)
     return card
 
 
 # -- presentation helpers -----------------------------------------------------------------------------------------
 
-def phone_lines(card: ContactCard, locale: str | None = None) -> list[PhoneLine]:
-    """The card's phone fields as the agent reads and dials them, empty fields left out."""
-    region = _region()
+def phone_lines(card: ContactCard, region: str, locale: str | None = None) -> list[PhoneLine]:
+    """The card's phone fields as the agent reads and dials them (numbers without a country code read in
+    `region`), empty fields left out."""
     lines = []
     for field_name, stored in card.phones.items():
         if not stored:

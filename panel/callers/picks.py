@@ -1,10 +1,12 @@
-"""Which record an agent picked for a phone number, remembered for the whole org.
+"""Which record an agent picked: for a phone number, remembered for the whole org, and for the call it was made in.
 
 When a number matches several records (a company's main line, a couple sharing a landline) someone has to say who
-is calling. That answer is kept per org and E.164 number, with who gave it and when, so the next call from the
-number opens the picked record directly — as long as the record still has the number (panel.callers.matching.decide).
-Picking again replaces the answer; forgetting it brings the pick list back. The call-event processing also reads
-`call_id` to log an ended call against the record picked during that very call.
+is calling. That answer is kept per org and E.164 number (`RememberedPick`), with who gave it and when, so the next
+call from the number opens the picked record directly — as long as the record still has the number
+(panel.callers.matching.decide). Picking again replaces the answer; forgetting it brings the pick list back.
+
+A pick made during a call is also kept for that call (`CallPick`): the call is logged against it
+(panel.calls.choice), even when the number's pick has been replaced by then or the record lacks the number.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from panel.extensions import db, read_one
 
-__all__ = ["PickedRecord", "RememberedPick", "forget_pick", "pick_for_pop", "remember_pick", "remembered_pick"]
+__all__ = ["CallPick", "PickedRecord", "RememberedPick", "call_pick", "forget_pick", "pick_for_pop",
+           "remember_call_pick", "remember_pick", "remembered_pick"]
 
 
 class RememberedPick(db.Model):
@@ -88,10 +91,8 @@ def remember_pick(org_id: str, e164: str, *, record_id: str, record_type: str, u
         db.session.rollback()
         saved = _save_pick(org_id, e164, values)
     if call_id:  # the number's pick may be replaced before the call is logged: the call keeps its own
-        from panel.calls import ledger
-
-        ledger.remember_call_pick(call_id, record_id=record_id, record_type=record_type, user_id=user_id,
-                                    now=values["picked_at"])
+        remember_call_pick(call_id, record_id=record_id, record_type=record_type, user_id=user_id,
+                           now=values["picked_at"])
     return saved
 
 
@@ -114,3 +115,41 @@ def forget_pick(org_id: str, e164: str) -> bool:
     db.session.delete(pick)
     db.session.commit()
     return True
+
+
+# -- the pick made during one call ----------------------------------------------------------------------------------
+
+class CallPick(db.Model):
+    """The record an agent picked in the panel during one call: what that call is logged against.
+
+    Kept per call, not only on the number's remembered pick, because the number's pick is replaced by the next
+    pick for the same number (another call, another agent) before this call's end may have been processed.
+    """
+
+    __tablename__ = "call_picks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[str] = mapped_column(String(255), unique=True)
+    record_id: Mapped[str] = mapped_column(String(18))
+    record_type: Mapped[str] = mapped_column(String(40))
+    picked_by_user_id: Mapped[str | None] = mapped_column(String(18))
+    picked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+def remember_call_pick(call_id: str, *, record_id: str, record_type: str, user_id: str | None = None,
+                       now: datetime | None = None) -> None:
+    """Record (or replace) the record picked during `call_id` and commit; the later of two picks wins."""
+    for _attempt in range(2):
+        pick = call_pick(call_id) or CallPick(call_id=call_id)
+        pick.record_id, pick.record_type = record_id, record_type
+        pick.picked_by_user_id, pick.picked_at = user_id, now or datetime.now(timezone.utc)
+        db.session.add(pick)
+        try:
+            db.session.commit()
+            return
+        except IntegrityError:  # the same call's pick was inserted concurrently: update that one
+            db.session.rollback()
+
+
+def call_pick(call_id: str) -> CallPick | None:
+    return db.session.execute(select(CallPick).where(CallPick.call_id == call_id)).scalar_one_or_none()

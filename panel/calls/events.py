@@ -5,7 +5,12 @@ field's name; the endpoint turns an `EventError` into `400 {"error": ..., "field
 
 Decisions a dialer integrator needs to know (they are also in the webhook documentation):
 - `occurred_at` must carry a UTC offset (`+09:00` or `Z`). A time without one is refused rather than guessed: the
-  Task's ActivityDate is the call's local date, and a guessed zone moves calls across midnight.
+  Task's ActivityDate is the call's local date, and a guessed zone moves calls across midnight. It must also lie
+  between five years before and one day after the panel's clock when the event arrives: a call outside that window
+  is a dialer's bug, and the extremes (year 1, year 9999) made every later job of the call overflow.
+- Every string in the body, in any field and in fields the panel ignores, nested ones and keys included, must be
+  Unicode text: a lone surrogate (`"\ud800"` in the JSON) is refused naming where it is (`extra.nested[1]`).
+  Accepted, it could not be stored (UTF-8 cannot hold it), so the dialer got a 500 on every retry.
 - `answered` and `duration_seconds` are required on `call.ended`; `recording_url`, `voicemail_url` and
   `disposition` may be null or absent there. On `call.ringing` / `call.answered` those five fields are ignored.
 - `external_number` is kept exactly as sent (withheld callers arrive as `anonymous`, `非通知`, or nothing at all);
@@ -20,8 +25,8 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterator
 from urllib.parse import urlsplit
 
 __all__ = [
@@ -45,6 +50,10 @@ MAX_EMAIL_LENGTH = 254  # RFC 5321 path limit
 MAX_URL_LENGTH = 2000
 MAX_DISPOSITION_LENGTH = 255  # Task.CallDisposition
 MAX_DURATION_SECONDS = 86_400
+# The window `occurred_at` must lie in, around the panel's clock when the event arrives. A day ahead absorbs any
+# dialer's clock error; five years back (leap days included) covers re-sent and backfilled calls.
+MAX_EVENT_AGE = timedelta(days=5 * 365 + 2)
+MAX_EVENT_LEAD = timedelta(days=1)
 
 # Plausible, not RFC-complete: one @, no spaces, a dot in the domain. Owner lookup by e-mail does the real check.
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+$")
@@ -103,11 +112,12 @@ class CallEvent:
         return data
 
 
-def parse_event(raw_body: bytes) -> CallEvent:
+def parse_event(raw_body: bytes, *, now: datetime | None = None) -> CallEvent:
     """The event in a webhook body, or `EventError` saying what is wrong with it.
 
     The body must be UTF-8 JSON holding one object. NaN and Infinity (which Python's json accepts but JSON does
     not) are refused. The size limit is the endpoint's job (413), but an oversized body is refused here too.
+    `now` (default: the current time) is the moment the event arrives, which `occurred_at` is checked against.
     """
     if len(raw_body) > MAX_BODY_BYTES:
         raise EventError(f"body is larger than {MAX_BODY_BYTES} bytes")
@@ -121,13 +131,21 @@ def parse_event(raw_body: bytes) -> CallEvent:
         raise EventError(f"body is not valid JSON: {error}") from None
     except RecursionError:
         raise EventError("body is nested too deeply") from None
-    return event_from_dict(data)
+    return event_from_dict(data, now=now)
 
 
-def event_from_dict(data: Any) -> CallEvent:
+def event_from_dict(data: Any, *, now: datetime | None = None) -> CallEvent:
     """The event in already-decoded JSON, with the same checks as `parse_event`."""
+    return _event(data, arrived_at=now or datetime.now(timezone.utc))
+
+
+def _event(data: Any, *, arrived_at: datetime | None) -> CallEvent:
+    """The checks of every field; `occurred_at` is checked against the window around `arrived_at` unless None."""
     if not isinstance(data, dict):
         raise EventError("body must be a JSON object")
+    broken = _first_unpaired_surrogate(data)
+    if broken is not None:
+        raise EventError(f"{broken} must be Unicode text: it holds a lone surrogate (such as \\ud800)", broken)
     event_type = _choice(data, "type", EVENT_TYPES)
     fields: dict[str, Any] = {
         "event_id": _identifier(data, "event_id"),
@@ -137,7 +155,7 @@ def event_from_dict(data: Any) -> CallEvent:
         "internal": _boolean(data, "internal", default=False),
         "agent_email": _email(data, "agent_email"),
         "external_number": _text(data, "external_number", MAX_NUMBER_LENGTH) or "",
-        "occurred_at": _moment(data, "occurred_at"),
+        "occurred_at": _moment(data, "occurred_at", arrived_at),
     }
     if event_type == "call.ended":
         fields.update(
@@ -153,11 +171,52 @@ def event_from_dict(data: Any) -> CallEvent:
 def stored_event_from_dict(data: Any) -> CallEvent:
     """An event as stored on arrival, checked again. Versions before 2026-12-03 accepted control characters in
     `external_number` and `disposition`; they are dropped here, so such a stored call is still logged instead of
-    being refused by every job."""
+    being refused by every job. `occurred_at` was checked against the window on arrival: a stored event stays
+    readable when the window has moved on."""
     if isinstance(data, dict):
         data = {**data, **{field: _CONTROL.sub("", data[field]) for field in _FREE_TEXT
                            if isinstance(data.get(field), str)}}
-    return event_from_dict(data)
+    return _event(data, arrived_at=None)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+MAX_PATH_KEY = 80  # characters of a key shown in an answer
+
+
+def _first_unpaired_surrogate(data: dict) -> str | None:
+    """Where the first string holding a lone surrogate is (`extra.nested[1]`, a key by its own name), or None.
+    Python's json turns an escaped pair (`"\\ud83d\\udcde"`) into one character, so any surrogate left is
+    unpaired. Walked without recursion: the body may be nested as deeply as the JSON parser allows."""
+    for path, text in _strings(data):
+        if _SURROGATE.search(text):
+            return path
+    return None
+
+
+def _strings(data: dict) -> Iterator[tuple[str, str]]:
+    """(path, string) for every key and string value in the document, in document order, each key before its
+    value."""
+    pending: list[tuple[str | None, Any]] = [(None, data)]
+    while pending:
+        path, value = pending.pop()
+        if isinstance(value, str):
+            yield path or "", value
+        elif isinstance(value, dict):
+            items = [(_key_path(path, key), key, item) for key, item in value.items()]
+            yield from ((key_path, key) for key_path, key, _item in items)
+            pending.extend((key_path, item) for key_path, _key, item in reversed(items))
+        elif isinstance(value, list):
+            pending.extend((f"{path}[{index}]", item) for index, item in reversed(list(enumerate(value))))
+
+
+def _key_path(parent: str | None, key: str) -> str:
+    return f"{parent}.{_printable(key)}" if parent is not None else _printable(key)
+
+
+def _printable(key: str) -> str:
+    """A key as it can be named in an answer: a lone surrogate written as its escape, a long key cut short."""
+    shown = key.encode("utf-8", "backslashreplace").decode("utf-8")
+    return shown if len(shown) <= MAX_PATH_KEY else shown[:MAX_PATH_KEY] + "…"
 
 
 class _NonJsonConstant(ValueError):
@@ -240,7 +299,7 @@ def _text(data: dict, field: str, max_length: int) -> str | None:
     return value
 
 
-def _moment(data: dict, field: str) -> datetime:
+def _moment(data: dict, field: str, arrived_at: datetime | None) -> datetime:
     value = _string(data, field)
     try:
         moment = datetime.fromisoformat(value)
@@ -248,6 +307,14 @@ def _moment(data: dict, field: str) -> datetime:
         raise EventError(f"{field} must be an ISO 8601 date-time such as 2026-11-22T10:15:00+09:00", field) from None
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise EventError(f"{field} must include a UTC offset (e.g. +09:00 or Z)", field)
+    if arrived_at is not None:
+        try:
+            in_window = arrived_at - MAX_EVENT_AGE <= moment.astimezone(timezone.utc) <= arrived_at + MAX_EVENT_LEAD
+        except OverflowError:  # year 1 or 9999 shifted by its offset past what a datetime holds
+            in_window = False
+        if not in_window:
+            raise EventError(f"{field} must be within the last five years and at most one day ahead of the "
+                             f"panel's clock", field)
     return moment
 
 

@@ -1,4 +1,4 @@
-"""The call ledger: every call event we accepted, one record per call, and the review queue.
+"""The call ledger: every call event we accepted, one record per call, and the per-call lease.
 
 The database, not the job queue, is the source of truth, so nothing is lost when a worker dies, Redis restarts
 or a job is enqueued twice:
@@ -7,19 +7,20 @@ or a job is enqueued twice:
   concurrent, fails on the constraint and is answered "duplicate").
 - `CallRecord` is one row per call ID: the folded state of its events, the record the call was logged against,
   the Salesforce Task it produced and where the logging stands (`open`, `logged`, `skipped`, `needs_review`,
-  `failed`). A job runs `panel.calls.jobs.log_call` for the call; a sweep finds rows a lost job left behind.
+  `failed`). A job runs `panel.calls.pipeline.log_call` for the call; a sweep finds rows a lost job left behind.
 - The per-call lock is a lease on the call's row (`lease_owner`, `lease_until`), taken with one conditional
   UPDATE, so it works the same on SQLite and PostgreSQL and across processes and machines. Whoever writes the
   call's Task to Salesforce (the logging job, an agent's note during the call, a reviewer) holds it; a holder that
-  dies loses it when the lease runs out.
+  dies loses it when the lease runs out (`LoggingSettings.lease_ttl_s`).
 - `ReviewItem` keeps the calls a person must decide on (several matches, none, a permanent error) and who
-  resolved each, how and when.
+  resolved each, how and when. Reading and resolving them: `panel.review.queue`.
 
 Exactly once: before a Task is created the record is marked `task_unsure` and committed; the new Task's Id
 replaces the mark. Anyone who later finds the mark (a timeout hid the answer, a worker died) looks the Task up by
 `CallObject` before writing again.
 
-The tasks feature calls `add_call_note` and `recent_calls`.
+Elsewhere: the pick made during a call (`panel.callers.picks.CallPick`), an agent's notes on the call's Task
+(`panel.calls.notes`). The tasks feature reads `recent_calls`.
 """
 
 from __future__ import annotations
@@ -31,12 +32,9 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Iterator, Sequence
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Any, Iterator
 
-from flask import current_app
-from sqlalchemy import (Boolean, DateTime, Float, Integer, String, Text, and_, bindparam, func, insert, or_, select,
-                        update)
+from sqlalchemy import Boolean, DateTime, Float, Integer, String, Text, bindparam, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
@@ -44,30 +42,29 @@ from sqlalchemy.orm import Mapped, mapped_column
 from panel.calls.events import CallEvent, stored_event_from_dict
 from panel.calls.state import CallState
 from panel.extensions import autocommit, db, read_one
-from panel.salesforce import call_tasks
 from panel.salesforce.errors import SalesforceUnavailable
 from panel.salesforce.ids import record_key
 
 __all__ = [
     "CallBusy",
-    "CallPick",
     "CallRecord",
     "RecentCall",
     "ReviewItem",
     "StoredEvent",
-    "add_call_note",
+    "as_utc",
     "call_lease",
-    "call_pick",
     "events_of",
+    "find_call",
     "recent_calls",
-    "remember_call_pick",
     "store_event",
+    "touch",
+    "utcnow",
 ]
 
 STATUSES = ("open", "logged", "skipped", "needs_review", "failed")
 REVIEW_REASONS = ("several", "none", "error")
-LEASE_TTL_S = 120.0
-NOTE_LEASE_WAIT_S = 10.0
+# How long a person's write (an agent's note, a reviewer's decision) waits for the call's lease before giving up.
+PERSON_LEASE_WAIT_S = 10.0
 _ID_LENGTH = 255
 
 
@@ -165,42 +162,6 @@ class ReviewItem(db.Model):
         return json.loads(self.candidates) if self.candidates else []
 
 
-class CallPick(db.Model):
-    """The record an agent picked in the panel during one call: what that call is logged against.
-
-    Kept per call, not only on the number's remembered pick, because the number's pick is replaced by the next
-    pick for the same number (another call, another agent) before this call's end may have been processed.
-    """
-
-    __tablename__ = "call_picks"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    call_id: Mapped[str] = mapped_column(String(_ID_LENGTH), unique=True)
-    record_id: Mapped[str] = mapped_column(String(18))
-    record_type: Mapped[str] = mapped_column(String(40))
-    picked_by_user_id: Mapped[str | None] = mapped_column(String(18))
-    picked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-
-
-def remember_call_pick(call_id: str, *, record_id: str, record_type: str, user_id: str | None = None,
-                       now: datetime | None = None) -> None:
-    """Record (or replace) the record picked during `call_id` and commit; the later of two picks wins."""
-    for _attempt in range(2):
-        pick = call_pick(call_id) or CallPick(call_id=call_id)
-        pick.record_id, pick.record_type = record_id, record_type
-        pick.picked_by_user_id, pick.picked_at = user_id, now or utcnow()
-        db.session.add(pick)
-        try:
-            db.session.commit()
-            return
-        except IntegrityError:  # the same call's pick was inserted concurrently: update that one
-            db.session.rollback()
-
-
-def call_pick(call_id: str) -> CallPick | None:
-    return db.session.execute(select(CallPick).where(CallPick.call_id == call_id)).scalar_one_or_none()
-
-
 # -- events ---------------------------------------------------------------------------------------------------------
 
 # Built once: a plain table INSERT (not the ORM entity's bulk-insert path) whose compiled form SQLAlchemy caches;
@@ -291,15 +252,14 @@ def _release(call_id: str, owner: str) -> None:
 
 
 @contextmanager
-def call_lease(call_id: str, *, wait_s: float = 0.0, ttl_s: float | None = None,
+def call_lease(call_id: str, *, ttl_s: float, wait_s: float = 0.0,
                create: dict[str, Any] | None = None) -> Iterator[CallRecord]:
     """Hold the call's lease while the block runs; yields the call's row (created from `create` if missing).
 
-    Raises `CallBusy` when another holder keeps it longer than `wait_s`. The block commits its own changes; the
-    lease is released (and anything uncommitted rolled back) however the block ends.
+    `ttl_s` is how long the lease outlives a holder that died (`LoggingSettings.lease_ttl_s`). Raises `CallBusy`
+    when another holder keeps it longer than `wait_s`. The block commits its own changes; the lease is released
+    (and anything uncommitted rolled back) however the block ends.
     """
-    if ttl_s is None:
-        ttl_s = float(current_app.config.get("PANEL_CALL_LEASE_TTL_S") or LEASE_TTL_S)
     owner = uuid.uuid4().hex
     deadline = time.monotonic() + wait_s
     delay = 0.02
@@ -327,7 +287,7 @@ def touch(record: CallRecord, now: datetime | None = None) -> None:
     record.updated_at = now or utcnow()
 
 
-# -- the tasks feature's entry points -------------------------------------------------------------------------------
+# -- the tasks feature's list of calls -------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class RecentCall:
@@ -358,168 +318,3 @@ def recent_calls(agent_email: str | None, record_id: str | None = None, limit: i
                        ended_at=as_utc(row.ended_at), status=row.status, record_id=row.record_id,
                        task_id=row.task_id) for row in rows]
 
-
-def add_call_note(client, *, org_id: str | None, call_id: str, agent_email: str | None, who_id: str | None,
-                  what_id: str | None, text: str, now: datetime | None = None) -> str:
-    """Write a note to the call's one Task and return the Task's Id.
-
-    Under the call's lease: a Task the ledger knows gets the note appended (timestamped, on the org's clock);
-    otherwise the Task is looked up by `CallObject` (a write whose outcome was never learned may have made it),
-    and only when there is none it is created open (TaskSubtype Call, CallObject = call ID, owned by the agent
-    whose connection `client` is). When the call has already ended, the logging job is asked to close it; when
-    it was already logged, the note simply lands on the logged Task.
-
-    Raises `SalesforceUnavailable` (retry later), `CallBusy` (the call is being logged right now, retry in a
-    moment) or the Salesforce boundary's request errors for a refused write.
-    """
-    from panel.calls import jobs  # the jobs module imports this one
-
-    moment = now or utcnow()
-    settings = jobs.logging_settings()
-    note = _stamped(text, moment, settings.timezone)
-    email = (agent_email or "").strip().lower() or None
-    create = {"org_id": org_id, "agent_email": email}
-    with call_lease(call_id, wait_s=NOTE_LEASE_WAIT_S, create=create) as record:
-        record.org_id = record.org_id or org_id
-        record.agent_email = record.agent_email or email
-        if who_id or what_id:
-            record.note_who_id, record.note_what_id = who_id, what_id
-        touch(record, moment)
-        db.session.commit()
-
-        if record.task_id is None and record.task_unsure:
-            found = call_tasks.find_by_call_object(client, call_id)
-            if found is not None:
-                record.task_id, record.task_unsure = found.task_id, False
-                db.session.commit()
-        if record.task_id is not None:
-            try:
-                call_tasks.append_note(client, record.task_id, note)
-                return record.task_id
-            except call_tasks.TaskGone:
-                record.task_id, record.task_closed = None, False
-                db.session.commit()
-
-        state = record.call_state()
-        record.task_unsure = True  # written ahead: if the answer is lost, the next writer looks before creating
-        db.session.commit()
-        task_id = call_tasks.create_open_call_task(
-            client, call_id=call_id, who_id=who_id, what_id=what_id, description=note,
-            subject=jobs.NOTES_SUBJECTS.get(jobs.task_language(), "Call"),
-            direction=state.direction if state else None,
-            activity_date=jobs.local_date(state.started_at if state else moment, settings.timezone),
-            external_id_field=settings.external_id_field)
-        record.task_id, record.task_unsure, record.task_closed = task_id, False, False
-        reopen = record.status in ("skipped", "needs_review", "failed") or (
-            state is not None and state.end is not None and record.status != "logged")
-        if record.status == "skipped":
-            record.status = "open"
-        db.session.commit()
-    if reopen:
-        jobs.enqueue_call(call_id)
-    return task_id
-
-
-def _stamped(text: str, moment: datetime, tz_name: str) -> str:
-    try:
-        zone = ZoneInfo(tz_name)
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
-    return f"[{moment.astimezone(zone):%Y-%m-%d %H:%M}] {text.strip()}"
-
-
-# -- the review queue -----------------------------------------------------------------------------------------------
-
-RESOLUTIONS = ("record", "lead", "dismissed", "retry", "agent_note")
-
-
-class AlreadyResolved(Exception):
-    """Someone else resolved the item first; `item` says who, how and when."""
-
-    def __init__(self, item: ReviewItem | None) -> None:
-        super().__init__("this call was already resolved")
-        self.item = item
-
-
-def open_reviews(*, reasons: Sequence[str] = (), after: int | None = None,
-                 limit: int | None = None) -> list[tuple[ReviewItem, CallRecord | None]]:
-    """Unresolved items, oldest first, each with its call; `reasons` narrows them, `after` (an item id) starts
-    past that item.
-
-    Pages continue from an item, not from an offset: items resolved meanwhile would shift an offset and hide
-    calls from the next page. The item named by `after` may itself have been resolved since; its place holds.
-    """
-    query = (select(ReviewItem, CallRecord).outerjoin(CallRecord, CallRecord.call_id == ReviewItem.call_id)
-             .where(ReviewItem.resolved_at.is_(None)))
-    if reasons:
-        query = query.where(ReviewItem.reason.in_(list(reasons)))
-    if after is not None:
-        start = db.session.get(ReviewItem, after)
-        if start is not None:
-            query = query.where(or_(ReviewItem.created_at > start.created_at,
-                                    and_(ReviewItem.created_at == start.created_at, ReviewItem.id > start.id)))
-    query = query.order_by(ReviewItem.created_at.asc(), ReviewItem.id.asc())
-    if limit is not None:
-        query = query.limit(limit)
-    return [(item, call) for item, call in db.session.execute(query).all()]
-
-
-def open_review_counts() -> dict[str, int]:
-    """How many calls wait for a decision, per reason (`several`, `none`, `error`)."""
-    rows = db.session.execute(select(ReviewItem.reason, func.count()).where(ReviewItem.resolved_at.is_(None))
-                              .group_by(ReviewItem.reason)).all()
-    return {reason: count for reason, count in rows}
-
-
-def resolved_reviews(limit: int = 20) -> list[tuple[ReviewItem, CallRecord | None]]:
-    """The audit trail: the latest resolutions, newest first."""
-    rows = db.session.execute(
-        select(ReviewItem, CallRecord).outerjoin(CallRecord, CallRecord.call_id == ReviewItem.call_id)
-        .where(ReviewItem.resolved_at.is_not(None)).order_by(ReviewItem.resolved_at.desc(), ReviewItem.id.desc())
-        .limit(limit)
-    ).all()
-    return [(item, call) for item, call in rows]
-
-
-def review_item(item_id: int) -> tuple[ReviewItem, CallRecord | None] | None:
-    item = db.session.get(ReviewItem, item_id)
-    if item is None:
-        return None
-    return item, find_call(item.call_id)
-
-
-def resolve_review(item_id: int, *, reviewer: str, resolution: str, record_id: str | None = None,
-                   record_type: str | None = None, now: datetime | None = None) -> CallRecord:
-    """Record a reviewer's decision on an open item and set the call up for logging (or dismiss it).
-
-    Exactly once, however many reviewers click at the same time: the item is closed by a conditional UPDATE
-    under the call's lease, and only the winner changes the call. Raises `AlreadyResolved` for the others.
-    The caller enqueues the call afterwards (`panel.calls.jobs.enqueue_call`) unless it was dismissed.
-    """
-    if resolution not in RESOLUTIONS:
-        raise ValueError(f"unknown resolution {resolution!r}")
-    moment = now or utcnow()
-    item = db.session.get(ReviewItem, item_id)
-    if item is None:
-        raise AlreadyResolved(None)
-    call_id = item.call_id
-    db.session.rollback()
-    with call_lease(call_id, wait_s=NOTE_LEASE_WAIT_S) as record:
-        closed = db.session.execute(
-            update(ReviewItem).where(ReviewItem.id == item_id, ReviewItem.resolved_at.is_(None))
-            .values(resolved_at=moment, resolved_by=reviewer, resolution=resolution, resolved_record_id=record_id)
-        ).rowcount
-        if closed != 1 or record.status not in ("needs_review", "failed"):
-            db.session.rollback()
-            raise AlreadyResolved(db.session.get(ReviewItem, item_id))
-        if resolution == "dismissed":
-            record.status, record.outcome = "skipped", "dismissed"
-        else:
-            if record_id:
-                record.record_id, record.record_type, record.record_source = record_id, record_type, "reviewer"
-            record.status = "open"
-            record.attempts, record.first_failure_at, record.next_attempt_at = 0, None, None
-            record.last_error = None
-        touch(record, moment)
-        db.session.commit()
-        return record

@@ -1,8 +1,8 @@
-"""Which calls become Salesforce Tasks, and what those Tasks say.
+"""Which calls become Salesforce Tasks, what those Tasks say, and the settings that decide both.
 
 The job that logs an ended call asks `should_log`, then sends `task_fields` (a new Task) or `close_task_fields`
 (the open Task the agent's notes created during the call, found by `CallObject`). Everything Salesforce insists on
-is decided here, so the job only moves dicts:
+is decided here, so the job (panel.calls.pipeline) and the notes (panel.calls.notes) only move dicts:
 
 - `WhoId` is a person (Contact `003`, Lead `00Q`); `WhatId` anything else (Account `001`, Opportunity `006`, ...)
   and must stay empty when `WhoId` is a Lead. A match on an Account is logged with `WhatId` only.
@@ -18,9 +18,14 @@ Subjects (defaults, overridable with a template; see `task_subject`):
     missed, inbound      Missed call - Inbound             不在着信 - 着信
     unanswered, outbound No answer - Outbound              応答なし - 発信
     voicemail left       Voicemail - Inbound               留守番電話 - 着信
+    notes, call not over Call                              通話      (`notes_subject`; the call's end replaces it)
 
 The texts sent to Salesforce are kept here (English and Japanese) rather than in the UI catalogues: they are record
-data in the org's language, produced by a background job without a request.
+data in the org's language (`task_language`), produced by a background job without a request. So are the note's
+timestamp (`stamped_note`) and the line a call closed on its timeout carries (`with_timeout_note`).
+
+`LoggingSettings` holds the admin's call-logging choices, read once from the app's configuration
+(`LoggingSettings.from_config`, at start-up) and handed to everything that logs calls.
 
 Nothing in this module talks to Salesforce or Flask.
 """
@@ -32,7 +37,7 @@ import re
 import string
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from panel.calls.state import CallState
@@ -46,11 +51,15 @@ __all__ = [
     "call_minutes",
     "close_task_fields",
     "describe",
+    "notes_subject",
     "should_log",
+    "stamped_note",
     "task_fields",
+    "task_language",
     "task_subject",
     "validate_subject_template",
     "who_and_what",
+    "with_timeout_note",
 ]
 
 DESCRIPTION_MAX = 32_000
@@ -68,16 +77,24 @@ _TEXTS = {
         "answered": "Call", "missed": "Missed call", "no_answer": "No answer", "voicemail": "Voicemail",
         "answered_template": "{outcome} - {direction} / ({minutes}) min",
         "unanswered_template": "{outcome} - {direction}",
+        "notes_subject": "Call",
         "recording_label": "Recording", "voicemail_label": "Voicemail",
+        "timeout_note": "The dialer never reported the end of this call; it was logged with what was known after "
+                        "{hours:g} h.",
     },
     "ja": {
         "inbound": "着信", "outbound": "発信",
         "answered": "通話", "missed": "不在着信", "no_answer": "応答なし", "voicemail": "留守番電話",
         "answered_template": "{outcome} - {direction} / ({minutes})分",
         "unanswered_template": "{outcome} - {direction}",
+        "notes_subject": "通話",
         "recording_label": "録音", "voicemail_label": "留守番電話",
+        "timeout_note": "ダイヤラーから通話終了の通知がなかったため、{hours:g}時間後に把握済みの内容で記録しました。",
     },
 }
+# Any language's notes subject: a Task still carrying one was never given a subject by its agent.
+_NOTES_SUBJECTS = frozenset(texts["notes_subject"] for texts in _TEXTS.values())
+_FLAG_WORDS = ("1", "true", "yes", "on")
 
 
 class TemplateError(ValueError):
@@ -86,10 +103,14 @@ class TemplateError(ValueError):
 
 @dataclass(frozen=True)
 class LoggingSettings:
-    """The admin's choices for call logging.
+    """The admin's choices for call logging (README, "Configuration"; docs/call-events.md).
 
     `subject_template` replaces the default subject for every logged call (answered or not); `external_id_field`
-    is a custom Task field (e.g. `Panel_Call_Key__c`) that receives the call id so retries can upsert on it.
+    is a custom Task field (e.g. `Panel_Call_Key__c`) that receives the call id so retries can upsert on it;
+    `task_language` ("ja"/"en") writes every Task text in one language instead of each agent's Salesforce language.
+    The rest are times in seconds: a call without an end event is closed after `call_timeout_s`; transient failures
+    are retried for `retry_for_s`, waiting up to `retry_base_s` doubled per attempt and at most `retry_cap_s`; a
+    call's lease outlives a dead holder by `lease_ttl_s`. (The number's region is the pop's: `PopSettings.region`.)
     """
 
     log_internal: bool = False
@@ -97,6 +118,58 @@ class LoggingSettings:
     timezone: str = "UTC"
     subject_template: str | None = None
     external_id_field: str | None = None
+    task_language: str | None = None
+    call_timeout_s: float = 4 * 3600.0
+    retry_for_s: float = 24 * 3600.0
+    retry_base_s: float = 2.0
+    retry_cap_s: float = 3600.0
+    lease_ttl_s: float = 120.0
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> "LoggingSettings":
+        """The settings an app's configuration gives (panel.config has read and checked the environment).
+
+        Raises `TemplateError` for a subject template that cannot be filled, so a bad one stops the start."""
+        defaults = cls()
+
+        def text(name: str) -> str | None:
+            value = config.get(name)
+            return None if value is None or value == "" else str(value)
+
+        def flag(name: str) -> bool:
+            value = config.get(name)
+            return value if isinstance(value, bool) else str(value or "").strip().lower() in _FLAG_WORDS
+
+        def seconds(name: str, default: float) -> float:
+            try:
+                return max(0.0, float(config.get(name) if config.get(name) not in (None, "") else default))
+            except (TypeError, ValueError):
+                return default
+
+        template = text("PANEL_TASK_SUBJECT_TEMPLATE")
+        if template is not None:
+            validate_subject_template(template)
+        return cls(
+            log_internal=flag("PANEL_LOG_INTERNAL_CALLS"),
+            log_missed=flag("PANEL_LOG_MISSED_CALLS"),
+            timezone=config["PANEL_TIMEZONE"],
+            subject_template=template,
+            external_id_field=text("PANEL_CALL_EXTERNAL_ID_FIELD"),
+            task_language=text("PANEL_TASK_LANGUAGE"),
+            call_timeout_s=seconds("PANEL_CALL_TIMEOUT_S", defaults.call_timeout_s),
+            retry_for_s=seconds("PANEL_CALL_RETRY_FOR_S", defaults.retry_for_s),
+            # a zero base or cap would retry at once, for ever: they fall back to the default instead
+            retry_base_s=seconds("PANEL_CALL_RETRY_BASE_S", defaults.retry_base_s) or defaults.retry_base_s,
+            retry_cap_s=seconds("PANEL_CALL_RETRY_CAP_S", defaults.retry_cap_s) or defaults.retry_cap_s,
+            lease_ttl_s=seconds("PANEL_CALL_LEASE_TTL_S", defaults.lease_ttl_s) or defaults.lease_ttl_s,
+        )
+
+
+def task_language(settings: LoggingSettings, user_language: str | None = None) -> str:
+    """The language Task texts are written in ("ja" or "en"): the configured one, else the agent's Salesforce
+    language (`LanguageLocaleKey`, e.g. "ja" or "en_US"), else English."""
+    chosen = settings.task_language or user_language or "en"
+    return "ja" if str(chosen).lower().startswith("ja") else "en"
 
 
 def should_log(state: CallState, settings: LoggingSettings) -> tuple[bool, str]:
@@ -173,6 +246,24 @@ def task_subject(direction: str, duration_seconds: int, answered: bool, locale: 
     values = {"outcome": outcome, "direction": texts[direction],
               "minutes": call_minutes(duration_seconds, answered), "seconds": max(0, duration_seconds)}
     return _fit(_fill(template, values).strip(), SUBJECT_MAX)
+
+
+def notes_subject(locale: str | None) -> str:
+    """The subject of the open Task an agent's note starts during a call; the call's end replaces it with the call's
+    subject (`close_task_fields`) unless the agent wrote one of their own."""
+    return _texts(locale)["notes_subject"]
+
+
+def stamped_note(text: str, moment: datetime, tz_name: str) -> str:
+    """A note as it is added to the call's Task: its time on the org's clock first, `[2026-11-22 10:42] text`."""
+    return f"[{moment.astimezone(_zone(tz_name)):%Y-%m-%d %H:%M}] {text.strip()}"
+
+
+def with_timeout_note(description: str | None, locale: str | None, timeout_s: float) -> str:
+    """`description` with the line saying the call was closed on its timeout (`timeout_s`) added once."""
+    note = _texts(locale)["timeout_note"].format(hours=round(timeout_s / 3600, 2))
+    text = (description or "").rstrip()
+    return text if note in text else (f"{text}\n\n{note}" if text else note)
 
 
 def activity_date(occurred_at: datetime, tz_name: str) -> date:
@@ -260,7 +351,7 @@ def close_task_fields(state: CallState, *, existing_description: str | None, exi
     """The fields to PATCH onto the open Task the agent's notes created during the call, completing it.
 
     The agent's description is kept and the links appended (once, however often this is sent). The agent's
-    subject is kept unless it is empty or the bare "Call"/"通話" the panel gives a notes Task before the call ends.
+    subject is kept unless it is empty or the bare `notes_subject` ("Call"/"通話") a notes Task has until the call ends.
     TaskSubtype is never sent (Salesforce refuses to update it), nor empty values; WhoId, WhatId and OwnerId only
     when given, so the record the agent chose stays. Passing `who_id` or `what_id` re-points the Task and sends
     both, the other one as null (so a Lead's WhatId is cleared).
@@ -271,7 +362,7 @@ def close_task_fields(state: CallState, *, existing_description: str | None, exi
         fields.update(WhoId=who_id, WhatId=what_id)
     if owner_id:
         fields["OwnerId"] = owner_id
-    if not existing_subject or existing_subject.strip() in {"Call", "通話"}:
+    if not existing_subject or existing_subject.strip() in _NOTES_SUBJECTS:
         fields["Subject"] = _subject(state, locale, settings)
     description = describe(None, recording_url=state.recording_url, voicemail_url=state.voicemail_url,
                            locale=locale, existing=existing_description)

@@ -58,10 +58,28 @@ def create_localorg(config: dict | None = None) -> Flask:
         app.register_blueprint(blueprint)
     app.add_url_rule("/id/<org_id>/<user_id>", view_func=_identity, methods=["GET", "POST"])
     _register_error_handlers(app)
+    app.after_request(_security_headers)
     with app.app_context():
         if store.meta("seeded") is None:
             admin.reset_org()
     return app
+
+
+SECURITY_HEADERS = (
+    # No page of the org may be framed (its sign-in page least of all: clickjacking); a page that needs more than
+    # nothing (the sign-in page's style and form) sets its own policy, with the same frame-ancestors.
+    ("Content-Security-Policy", "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"),
+    ("X-Frame-Options", "DENY"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "strict-origin-when-cross-origin"),
+)
+
+
+def _security_headers(response: Response) -> Response:
+    """The security headers the panel sends, in the org's strictest form, on every answer that has not set its own."""
+    for name, value in SECURITY_HEADERS:
+        response.headers.setdefault(name, value)
+    return response
 
 
 def _secret_key(store: Store) -> str:

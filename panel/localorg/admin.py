@@ -1,5 +1,18 @@
 """Endpoints for tests and benchmarks, not part of Salesforce's API, never counted, loopback callers only.
 
+They reset and break the org, so a web page the developer happens to open must not reach them. A request is
+served only when all of these hold, else 403 (or 415) with `{"error": ...}`:
+
+- it comes from a loopback address (REMOTE_ADDR) and names a loopback host (`Host`: 127.0.0.1, localhost, [::1];
+  a site whose name an attacker made resolve to 127.0.0.1 sends its own name: DNS rebinding);
+- it carries no `Origin`, or the org's own (scripts and tests send none; every cross-site request a browser makes
+  carries the page's);
+- a POST's body is JSON (`Content-Type: application/json` or `+json`): a page can post text/plain or a form to any
+  site without asking, but not JSON.
+
+Behind a reverse proxy on the same machine every request comes from loopback, so these checks are not a defence for
+an exposed org: the local org is for development only and must never be reachable from other machines.
+
 - `GET  /_admin/stats`  → `{"api_requests": N, "endpoints": {"query": n, ...}, "oauth": {"token": n, ...},
   "api_requests_peak_in_flight": n, "clock": "<org time>", "clock_offset_s": s}` (endpoint names are listed in
   api.py; the peak is the most API requests served at once since the reset, by this process).
@@ -42,14 +55,31 @@ def _admin_error(error: AdminError):
     return jsonify(error=error.message), error.status
 
 
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]"})
+
+
 @bp.before_request
 def loopback_only():
     try:
         local = ipaddress.ip_address(request.remote_addr or "").is_loopback
     except ValueError:
         local = False
-    if not local:
-        raise AdminError("admin endpoints answer loopback callers only", 403)
+    if not local or _host_name(request.host) not in LOOPBACK_HOSTS:
+        raise AdminError("admin endpoints answer loopback callers only, addressed by a loopback name "
+                         "(127.0.0.1, localhost or [::1])", 403)
+    origin = request.headers.get("Origin")
+    if origin is not None and origin != f"{request.scheme}://{request.host}":
+        raise AdminError("admin endpoints refuse requests from web pages of another Origin", 403)
+    if request.method == "POST" and not request.is_json:
+        raise AdminError("admin endpoints take a JSON body: send Content-Type: application/json", 415)
+
+
+def _host_name(host: str) -> str:
+    """The host of a Host header without its port ("127.0.0.1:5000" → "127.0.0.1", "[::1]:80" → "[::1]")."""
+    host = host.lower()
+    if host.startswith("["):
+        return host.partition("]")[0] + "]"
+    return host.rpartition(":")[0] if ":" in host else host
 
 
 @bp.route("/stats", methods=["GET"])

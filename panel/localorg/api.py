@@ -127,10 +127,16 @@ def read_json(*, allow_empty: bool = False) -> object:
             return None
         raise ApiError(400, "JSON_PARSER_ERROR", "No content to map to Object due to end of input")
     try:
-        return json.loads(raw, parse_constant=_no_constants)
+        body = json.loads(raw, parse_constant=_no_constants)
     except (ValueError, RecursionError) as error:
         position = f" at [line:{error.lineno}, column:{error.colno}]" if hasattr(error, "lineno") else ""
         raise ApiError(400, "JSON_PARSER_ERROR", f"Unexpected character in the request body{position}") from None
+    try:  # a lone surrogate ("\ud800") decodes, but no UTF-8 store can hold it; what Salesforce does is unknown
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except (UnicodeEncodeError, RecursionError):
+        raise ApiError(400, "JSON_PARSER_ERROR", "Invalid character in the request body: a lone surrogate "
+                                                 "(such as \\ud800) is not text") from None
+    return body
 
 
 def _no_constants(name: str) -> None:

@@ -123,14 +123,31 @@ def authorize():
 
 def _sign_in_page(store: Store, params: dict, error: Optional[str] = None, status: int = 200):
     users = [u for u in store.rows("User") if u["IsActive"] and u["Username"] != seed.INTEGRATION_USERNAME]
+    nonce = secrets.token_urlsafe(16)
     html = render_template("localorg/authorize.html", params=params, users=users, error=error,
-                           csrf_token=generate_csrf(), typed=request.form.get("username", ""))
-    return Response(html, status=status, mimetype="text/html")
+                           csrf_token=generate_csrf(), typed=request.form.get("username", ""), nonce=nonce)
+    return Response(html, status=status, mimetype="text/html",
+                    headers={"Content-Security-Policy": _page_policy(nonce, _origin(params["redirect_uri"]))})
 
 
 def _error_page(message: str, status: int):
-    return Response(render_template("localorg/authorize_error.html", message=message), status=status,
-                    mimetype="text/html")
+    nonce = secrets.token_urlsafe(16)
+    return Response(render_template("localorg/authorize_error.html", message=message, nonce=nonce), status=status,
+                    mimetype="text/html", headers={"Content-Security-Policy": _page_policy(nonce, None)})
+
+
+def _page_policy(nonce: str, redirect_origin: Optional[str]) -> str:
+    """The sign-in page's policy: its own style block only, no script, never framed. Its form posts to the page,
+    which sends the browser on to the (already checked) redirect URI; browsers hold that redirect to form-action
+    too, so its origin is listed."""
+    form_action = f"'self' {redirect_origin}" if redirect_origin else "'none'"
+    return (f"default-src 'none'; style-src 'nonce-{nonce}'; base-uri 'none'; form-action {form_action}; "
+            f"frame-ancestors 'none'")
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _redirect_back(params: dict, **answer: str) -> Response:

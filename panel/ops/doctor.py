@@ -33,8 +33,11 @@ from flask_babel import ngettext
 
 from panel import config as panel_config
 from panel.salesforce import queries
+from panel.salesforce.client import integration_client
 from panel.salesforce.errors import NotFound, ReconnectRequired, SalesforceError, SalesforceUnavailable
 from panel.salesforce.http import SalesforceSession
+from panel.signin.connections import oauth_settings
+from panel.signin.session import current_connection, get_salesforce, login_required
 
 __all__ = ["Finding", "Section", "check_configuration", "check_connection", "check_describes", "run", "init_app"]
 
@@ -107,7 +110,8 @@ def _frame_ancestors(sources, real_org: bool) -> Finding:
     sources = [str(source) for source in sources]
     fix = _("Set PANEL_FRAME_ANCESTORS to the dialer's origins, separated by spaces, for example "
             "“https://dialer.example.com https://*.dialer.example.com”.")
-    wildcard = [source for source in sources if source == "*" or source.endswith(":")]
+    # Start-up refuses these (panel.config.frame_ancestor_problem); the check does not rely on that.
+    wildcard = [source for source in sources if panel_config.frame_ancestor_problem(source)]
     if wildcard:
         return Finding("config.frame_ancestors", title, False,
                        _("%(sources)s lets any site frame the panel.", sources=" ".join(wildcard)), fix)
@@ -291,9 +295,6 @@ def _sign_in_fix(settings) -> str:
 
 def run(*, signed_in_user: tuple[str, Callable[[], Any]] | None = None) -> list[Section]:
     """Every check, in sections: configuration, the integration user, and (on the page) the signed-in user."""
-    from panel.signin.auth import oauth_settings
-    from panel.salesforce.oauth import integration_client
-
     config = current_app.config
     settings = oauth_settings()
     external_id = config.get("PANEL_CALL_EXTERNAL_ID_FIELD") or None
@@ -308,8 +309,6 @@ def run(*, signed_in_user: tuple[str, Callable[[], Any]] | None = None) -> list[
 
 def admin_required(view):
     """Signed in, and one of PANEL_ADMINS (by default the reviewers); 403 otherwise."""
-    from panel.signin.auth import current_connection, login_required
-
     @wraps(view)
     def wrapped(*args, **kwargs):
         connection = current_connection()
@@ -324,8 +323,6 @@ def admin_required(view):
 @bp.route("/doctor", methods=["GET"])
 @admin_required
 def show_doctor():
-    from panel.signin.auth import current_connection, get_salesforce
-
     connection = current_connection()
     sections = run(signed_in_user=(connection.email, get_salesforce))
     response = current_app.make_response(render_template("doctor.html", sections=sections,

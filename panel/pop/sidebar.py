@@ -6,12 +6,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, request, url_for
 
+from panel import web
 from panel.pop import views
-from panel.signin.auth import current_connection, login_required
+from panel.signin.session import current_connection, login_required
 
 bp = Blueprint("sidebar", __name__)
+bp.register_error_handler(web.BadInput, views.bad_request)  # `/panel?phone=…` is the pop's
 
 
 @bp.app_context_processor
@@ -31,8 +33,8 @@ def home():
 @bp.route("/panel", methods=["GET"])
 @login_required
 def show_panel():
+    """`panel.html`, waiting for a call; with `phone`, the pop for that call (`views.show_pop`: `pop_page.html`,
+    or `partials/pop.html` for htmx)."""
     if "phone" in request.args:
         return views.show_pop()
-    response = current_app.make_response(render_template("panel.html", connection=current_connection()))
-    response.vary.add("HX-Request")
-    return response
+    return web.render("panel.html", {"connection": current_connection()}, vary_on_htmx=True)

@@ -4,14 +4,14 @@ Who: signed-in users whose e-mail is in PANEL_REVIEWERS (everyone else gets 403)
 several records with no pick, matched none, or failed permanently (the error is shown). A reviewer picks one of
 the candidates, searches Salesforce for another record, creates a Lead, retries a failed call, or dismisses it.
 The decision is recorded (who, what, when: the "Resolved" list) and the logging job then writes the call's one
-Task; two reviewers deciding at once cannot log a call twice (`panel.calls.ledger.resolve_review`).
+Task; two reviewers deciding at once cannot log a call twice (`panel.review.queue.resolve_review`).
 
 URL contract (htmx; each action answers with the changed item, `partials/review_item.html`):
 
 - `GET  /review[?reason=several|none|error][&after=<item id>]` — the page; the list root is `id="review-queue"`,
   each item carries `data-call-id`. Oldest waiting call first (first come, first decided), `PAGE_SIZE` at a time;
   `reason` (repeatable) keeps only those reasons; `after` continues past that item. With `HX-Request` it answers
-  only the next items and their own "more" entry (`partials/review_page.html`), which the "more" entry swaps in
+  only the next items and their own "more" entry (`partials/review_queue_page.html`), which the "more" entry swaps in
   for itself. The heading counts every waiting call (`#review-count`); item responses refresh it out of band.
 - `GET  /review/items/<id>/search?q=…` — `#review-search-<id>` results, each with a pick button.
 - `POST /review/items/<id>/pick` (`record_id`, `record_type`) — log the call against that record.
@@ -27,21 +27,27 @@ from __future__ import annotations
 from datetime import datetime
 from functools import wraps
 
-from flask import Blueprint, abort, current_app, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 
+from panel import web
+from panel.callers import lookup, new_record
 from panel.calls import jobs, ledger
-from panel.callers import lookup
-from panel.i18n import local_time
-from panel.signin.auth import current_connection, get_salesforce, login_required
 from panel.calls.logging_rules import who_and_what
+from panel.i18n import local_time
+from panel.review import queue
 from panel.salesforce.contacts import CreateRejected, lightning_url
 from panel.salesforce.errors import ReconnectRequired, SalesforceError, SalesforceUnavailable
 from panel.salesforce.ids import is_record_id, record_type_of
+from panel.signin.session import current_connection, get_salesforce, login_required
+from panel.web import BadInput
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
-LEAD_FIELDS = (("LastName", 80, True), ("FirstName", 40, False), ("Company", 255, True), ("Phone", 40, False))
+# The new Lead's fields (panel.callers.new_record, the pop's quick-create has the same): the phone is optional
+# here, since a call with a withheld number also needs its Lead.
+LEAD_FIELDS = new_record.select("LastName", "FirstName", "Company", "Phone", optional=("Phone",))
+_LEAD_FIELD_NAMES = {field.name: field.name for field in LEAD_FIELDS}
 REASONS = {"several": _l("Several records match"), "none": _l("No record matches"),
            "error": _l("Salesforce refused the Task")}
 PAGE_SIZE = 20
@@ -108,22 +114,21 @@ def _view_helpers() -> dict:
 
 def _item_response(item_id: int, *, status: int = 200, errors: dict | None = None, values: dict | None = None,
                    failure: str | None = None, results=None, query: str = ""):
-    found = ledger.review_item(item_id)
-    if found is None:
-        abort(404)
-    item, call = found
-    if not request.headers.get("HX-Request") and request.method == "POST" and status < 400:
+    """`partials/review_item.html` (the item as it is now) and, for htmx, `partials/review_count.html` out of band;
+    a POST without htmx that went well goes back to the page instead."""
+    item, call = _item_or_404(item_id)
+    if not web.is_htmx() and request.method == "POST" and status < 400:
         return redirect(url_for("review.show_queue"))
     html = render_template("partials/review_item.html", item=item, call=call, errors=errors or {},
                            values=values or {}, failure=failure, results=results, query=query, **_view_helpers())
-    if request.headers.get("HX-Request"):
-        html += render_template("partials/review_count.html", waiting=sum(ledger.open_review_counts().values()),
+    if web.is_htmx():
+        html += render_template("partials/review_count.html", waiting=sum(queue.open_review_counts().values()),
                                 out_of_band=True)
     return html, status
 
 
 def _item_or_404(item_id: int):
-    found = ledger.review_item(item_id)
+    found = queue.review_item(item_id)
     if found is None:
         abort(404)
     return found
@@ -136,9 +141,9 @@ def _already_resolved(item_id: int):
 
 def _resolve(item_id: int, resolution: str, record_id: str | None = None, record_type: str | None = None):
     try:
-        ledger.resolve_review(item_id, reviewer=_reviewer_email(), resolution=resolution, record_id=record_id,
-                                record_type=record_type)
-    except ledger.AlreadyResolved:
+        queue.resolve_review(item_id, jobs.call_settings(), reviewer=_reviewer_email(), resolution=resolution,
+                             record_id=record_id, record_type=record_type)
+    except queue.AlreadyResolved:
         return _already_resolved(item_id)
     except ledger.CallBusy:
         return _item_response(item_id, status=503, failure=str(_l("The call is being updated; try again.")))
@@ -146,6 +151,11 @@ def _resolve(item_id: int, resolution: str, record_id: str | None = None, record
     if resolution != "dismissed":
         jobs.enqueue_call(item.call_id)
     return _item_response(item_id)
+
+
+def _pop_settings() -> lookup.PopSettings:
+    """The caller lookup's settings (the region a typed number is read in), read once from the app's config."""
+    return web.app_settings(lookup.PopSettings.from_config)
 
 
 def _reviewer_agent() -> lookup.Agent:
@@ -161,34 +171,32 @@ def _queue_params() -> tuple[list[str], int | None]:
     chosen = [value for value in request.args.getlist("reason") if value]
     unknown = [value for value in chosen if value not in REASONS]
     if unknown:
-        abort(400, description=str(_l("The “reason” filter must be one of: %(values)s.", values=", ".join(REASONS))))
+        raise BadInput("reason", str(_l("The “reason” filter must be one of: %(values)s.", values=", ".join(REASONS))))
     after = request.args.get("after") or None
     if after is not None and not (after.isascii() and after.isdigit() and len(after) <= 10
                                   and 0 < int(after) <= MAX_ITEM_ID):
-        abort(400, description=str(_l("“after” must be the number of a review item.")))
+        raise BadInput("after", str(_l("“after” must be the number of a review item.")))
     return list(dict.fromkeys(chosen)), int(after) if after else None
 
 
 @bp.route("", methods=["GET"])
 @reviewer_required
 def show_queue():
+    """The page (`review.html`); for htmx, the next items and their own "more" entry only
+    (`partials/review_queue_page.html`). A wrong filter is a 400 naming it (panel.errors)."""
     reasons, after = _queue_params()
-    rows = ledger.open_reviews(reasons=reasons, after=after, limit=PAGE_SIZE + 1)
+    rows = queue.open_reviews(reasons=reasons, after=after, limit=PAGE_SIZE + 1)
     items, more = rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
     more_url = url_for("review.show_queue", reason=reasons, after=items[-1][0].id) if more else None
     context = dict(items=items, more_url=more_url, chosen=reasons, errors={}, values={}, failure=None, results=None,
                    query="", **_view_helpers())
-    if request.headers.get("HX-Request"):  # the "more" entry: the next items only, never the "nothing waits" note
-        response = make_response(render_template("partials/review_page.html", fragment=True, **context))
-    else:
-        counts = ledger.open_review_counts()
-        filters = [(None, sum(counts.values()), url_for("review.show_queue"))] + [
-            (reason, counts.get(reason, 0), url_for("review.show_queue", reason=reason)) for reason in REASONS]
-        response = make_response(render_template(
-            "review.html", waiting=sum(counts.values()), filters=filters, continued=after is not None,
-            resolved=ledger.resolved_reviews(), **context))
-    response.vary.add("HX-Request")
-    return response
+    if web.is_htmx():  # the "more" entry: the next items only, never the "nothing waits" note
+        return web.render("partials/review_queue_page.html", dict(fragment=True, **context), vary_on_htmx=True)
+    counts = queue.open_review_counts()
+    filters = [(None, sum(counts.values()), url_for("review.show_queue"))] + [
+        (reason, counts.get(reason, 0), url_for("review.show_queue", reason=reason)) for reason in REASONS]
+    return web.render("review.html", dict(waiting=sum(counts.values()), filters=filters, continued=after is not None,
+                                          resolved=queue.resolved_reviews(), **context), vary_on_htmx=True)
 
 
 # A queue item's id in a URL: a whole number the id column can hold (PostgreSQL's integer is 32-bit); anything
@@ -199,6 +207,8 @@ _ITEM = f"<int(min=1, max={MAX_ITEM_ID}):item_id>"
 @bp.route(f"/items/{_ITEM}/pick", methods=["POST"])
 @reviewer_required
 def pick_record(item_id: int):
+    """Log the call against the chosen record: `partials/review_item.html`, resolved (400 naming `record_id` when
+    the call cannot be logged against it)."""
     _item_or_404(item_id)
     record_id = (request.form.get("record_id") or "").strip()
     if not is_record_id(record_id) or record_type_of(record_id) is None:
@@ -214,10 +224,11 @@ def pick_record(item_id: int):
 @bp.route(f"/items/{_ITEM}/search", methods=["GET"])
 @reviewer_required
 def search_records(item_id: int):
+    """`partials/review_item.html` with the search's results (`#review-search-<id>`), each with a pick button."""
     _item_or_404(item_id)
     query = " ".join((request.args.get("q") or "").split())[:100]
     try:
-        results = lookup.manual_search(get_salesforce, query, _reviewer_agent())
+        results = lookup.manual_search(get_salesforce, query, _reviewer_agent(), settings=_pop_settings())
     except ValueError:
         return _item_response(item_id, status=422, query=query,
                               errors={"q": str(_l("Type at least two characters."))})
@@ -234,38 +245,31 @@ def search_records(item_id: int):
 @bp.route(f"/items/{_ITEM}/lead", methods=["POST"])
 @reviewer_required
 def create_lead(item_id: int):
+    """Create a Lead and log the call against it: `partials/review_item.html`, resolved; or the item with the
+    Lead's form again, what was typed kept and a message per field (422; 503 when Salesforce is unreachable, 502
+    when it refused the request)."""
     _item_or_404(item_id)
-    values = {name: (request.form.get(name) or "").strip() for name, _max, _required in LEAD_FIELDS}
-    errors = {}
-    for name, limit, required in LEAD_FIELDS:
-        if required and not values[name]:
-            errors[name] = str(_l("Required."))
-        elif len(values[name]) > limit:
-            errors[name] = str(_l("At most %(num)d characters.", num=limit))
+    settings = _pop_settings()
+    values = new_record.read(request.form, LEAD_FIELDS)
+    errors, lead = new_record.check(values, "Lead", settings.region, LEAD_FIELDS)
     if errors:
         return _item_response(item_id, status=422, errors=errors, values=values)
     try:
-        card = lookup.quick_create(get_salesforce, _reviewer_agent(), "Lead",
-                                   {name: value for name, value in values.items() if value})
-    except CreateRejected as rejected:
-        problems = {}
-        for problem in rejected.problems:
-            key = problem.field if problem.field in values else "_form"
-            problems[key] = (problems.get(key, "") + " " + problem.message).strip()
-        return _item_response(item_id, status=422, errors=problems, values=values)
-    except ReconnectRequired:
-        raise
-    except SalesforceUnavailable:
-        return _item_response(item_id, status=503, values=values,
-                              failure=str(_l("Salesforce is unreachable, so no Lead was created. Try again.")))
-    except SalesforceError as error:
-        return _item_response(item_id, status=422, values=values, errors={"_form": error.message})
+        card = lookup.quick_create(get_salesforce, _reviewer_agent(), "Lead", lead, settings=settings)
+    except (CreateRejected, *web.SALESFORCE_FAILURES) as error:
+        refused = web.refusal(error, _LEAD_FIELD_NAMES,
+                              unreachable=_l("Salesforce is unreachable, so no Lead was created. Try again."),
+                              refused=lambda message: _l("Salesforce refused the request: %(message)s",
+                                                         message=message))
+        return _item_response(item_id, status=refused.status, values=values, errors=refused.errors,
+                              failure=refused.failure)
     return _resolve(item_id, "lead", card.record_id, "Lead")
 
 
 @bp.route(f"/items/{_ITEM}/retry", methods=["POST"])
 @reviewer_required
 def retry_call(item_id: int):
+    """A failed call, tried again as it is: `partials/review_item.html`, resolved."""
     item, _call = _item_or_404(item_id)
     if item.reason != "error":
         return _item_response(item_id, status=400, errors={"_form": str(_l(
@@ -276,5 +280,6 @@ def retry_call(item_id: int):
 @bp.route(f"/items/{_ITEM}/dismiss", methods=["POST"])
 @reviewer_required
 def dismiss_call(item_id: int):
+    """Do not log the call: `partials/review_item.html`, resolved."""
     _item_or_404(item_id)
     return _resolve(item_id, "dismissed")

@@ -32,9 +32,9 @@ from panel.salesforce.errors import (
     SalesforceUnavailable,
 )
 from panel.salesforce.http import DEFAULT_TIMEOUT, SalesforceSession
-from panel.salesforce.oauth import OAuthSettings, TokenResponse, refresh_access_token
+from panel.salesforce.oauth import OAuthSettings, TokenResponse, fetch_integration_token, refresh_access_token
 
-__all__ = ["ApiUsage", "SalesforceClient"]
+__all__ = ["ApiUsage", "SalesforceClient", "integration_client"]
 
 _API_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
@@ -205,6 +205,13 @@ class SalesforceClient:
         self._sf = self._connect()
         if self.on_token_refreshed is not None:
             self.on_token_refreshed(token)
+
+
+def integration_client(settings: OAuthSettings, **client_options) -> SalesforceClient:
+    """A client acting as the integration user; it fetches a fresh token whenever the old one expires."""
+    token = fetch_integration_token(settings)
+    return SalesforceClient(token.instance_url, token.access_token, oauth=settings,
+                            renew=lambda: fetch_integration_token(settings), **client_options)
 
 
 def _name(api_name: str) -> str:

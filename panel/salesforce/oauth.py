@@ -1,10 +1,10 @@
 """Salesforce's OAuth endpoints, without Flask: refreshing, revoking, identity, and the integration user's token.
 
-The browser part of sign-in (authorize redirect, callback, PKCE bookkeeping in the session) lives in `panel.signin.auth`;
-everything here is a plain server-to-server call that the Flask side and background jobs share.
+The browser part of sign-in (authorize redirect, callback, PKCE bookkeeping in the session) lives in
+`panel.signin.auth`; everything here is a plain server-to-server call that the Flask side and background jobs share.
 
-The integration connection is for work no user is present for (call events arriving by webhook). It uses, in
-order of preference:
+The integration user's token (`fetch_integration_token`; `panel.salesforce.client.integration_client` makes a client
+of it) is for work no user is present for (call events arriving by webhook). It uses, in order of preference:
 
 - the JWT bearer flow when `jwt_username` and `jwt_private_key` are configured (`SALESFORCE_JWT_USERNAME`,
   `SALESFORCE_JWT_PRIVATE_KEY_FILE`): the connected app holds the certificate, the user is pre-authorized;
@@ -40,7 +40,6 @@ __all__ = [
     "TokenResponse",
     "fetch_identity",
     "fetch_integration_token",
-    "integration_client",
     "jwt_assertion",
     "refresh_access_token",
     "revoke_token",
@@ -176,15 +175,6 @@ def fetch_integration_token(settings: OAuthSettings) -> TokenResponse:
     return _token_call(lambda session: session.fetch_token(settings.token_url, grant_type="client_credentials",
                                                            timeout=settings.timeout),
                        settings, "client credentials sign-in")
-
-
-def integration_client(settings: OAuthSettings, **client_options):
-    """A SalesforceClient acting as the integration user; it fetches a fresh token whenever the old one expires."""
-    from panel.salesforce.client import SalesforceClient
-
-    token = fetch_integration_token(settings)
-    return SalesforceClient(token.instance_url, token.access_token, oauth=settings,
-                            renew=lambda: fetch_integration_token(settings), **client_options)
 
 
 def revoke_token(settings: OAuthSettings, token: str) -> bool:

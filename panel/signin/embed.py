@@ -17,7 +17,7 @@ session cookie inside the dialer's page anyway. So the iframe never signs in its
    `PANEL_EMBED_TOKEN_TTL_S`), so a stolen token is good for minutes, and closing the panel forgets it.
 
 `PanelSessionInterface` makes the token an alternative carrier of the ordinary Flask session: views, CSRF and
-`panel.signin.auth` see one `session` whichever way it arrived.
+`panel.signin.session` see one `session` whichever way it arrived.
 """
 
 from __future__ import annotations
@@ -35,9 +35,9 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import Integer, String, delete
 from sqlalchemy.orm import Mapped, mapped_column
 
-from panel.signin import auth
 from panel.extensions import csrf, db
 from panel.signin.models import SalesforceConnection
+from panel.signin.session import SESSION_KEY, current_connection, safe_next
 
 __all__ = ["PanelSessionInterface", "SignInCode", "bp", "consume_code", "init_app", "is_framed_navigation",
            "issue_code", "prompt_url"]
@@ -217,7 +217,7 @@ def _same_origin_request() -> bool:
 
 def _reconnecting() -> bool:
     """The session names a connection whose grant is gone (revoked or expired): say "reconnect", not "sign in"."""
-    connection_id = session.get(auth.SESSION_KEY)
+    connection_id = session.get(SESSION_KEY)
     if not isinstance(connection_id, int):
         return False
     connection = db.session.get(SalesforceConnection, connection_id)
@@ -228,9 +228,9 @@ def _reconnecting() -> bool:
 
 @bp.route("/prompt", methods=["GET"])
 def prompt():
-    """The iframe's sign-in (or reconnect) prompt: a button that opens the popup."""
-    after = auth.safe_next(request.args.get("next")) or url_for("sidebar.show_panel")
-    if auth.current_connection() is not None:
+    """The iframe's sign-in (or reconnect) prompt, `embed_prompt.html`: a button that opens the popup."""
+    after = safe_next(request.args.get("next")) or url_for("sidebar.show_panel")
+    if current_connection() is not None:
         return redirect(after)
     response = make_response(render_template("embed_prompt.html", after=after, reconnect=_reconnecting(),
                                              popup_url=url_for("embed.sign_in_popup"),
@@ -241,8 +241,9 @@ def prompt():
 
 @bp.route("/sign-in", methods=["GET"])
 def sign_in_popup():
-    """In the popup: sign in (first-party, cookies work here), then hand a one-time code to the opener."""
-    connection = auth.current_connection()
+    """In the popup: sign in (first-party, cookies work here), then `embed_signed_in.html` hands a one-time code to
+    the opener."""
+    connection = current_connection()
     if connection is None:
         return redirect(url_for("auth.login", next=url_for("embed.sign_in_popup")))
     response = make_response(render_template("embed_signed_in.html", code=issue_code(connection.id),
@@ -254,12 +255,12 @@ def sign_in_popup():
 @bp.route("/exchange", methods=["POST"])
 @csrf.exempt  # the one-time code is the proof; a cross-site page cannot send this request (Origin check)
 def exchange():
-    """Trade the popup's one-time code for this iframe's session (partitioned cookie + token)."""
+    """Trade the popup's one-time code for this iframe's session (partitioned cookie + token), answered as JSON."""
     if not _same_origin_request():
         return _json_error("the exchange must come from the panel's own pages", "Origin", 403)
     body = request.get_json(silent=True)
     code = body.get("code") if isinstance(body, dict) else None
-    if not isinstance(code, str) or not code or len(code) > MAX_CODE_LENGTH:
+    if not isinstance(code, str) or not code or len(code) > MAX_CODE_LENGTH or not code.isascii():
         return _json_error("code is missing or malformed", "code", 400)
     connection_id = consume_code(code)
     connection = db.session.get(SalesforceConnection, connection_id) if connection_id is not None else None
@@ -269,7 +270,7 @@ def exchange():
     session.clear()  # nothing from before sign-in carries over but the language the page was asked in
     if language:
         session["lang"] = language
-    session[auth.SESSION_KEY] = connection.id
+    session[SESSION_KEY] = connection.id
     session.permanent = True
     g.panel_issue_token = True
     csrf_token = generate_csrf()
@@ -281,7 +282,7 @@ def exchange():
 def session_state():
     """Whether this request is signed in. embed.js asks without its token to learn whether the partitioned
     cookie works, and with it to keep the token fresh while the panel stays open."""
-    signed_in = auth.current_connection() is not None
+    signed_in = current_connection() is not None
     body = {"signed_in": signed_in, "csrf_token": generate_csrf() if signed_in else None,
             "expires_in": token_ttl()}
     return jsonify(body), 200, _NO_STORE

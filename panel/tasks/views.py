@@ -6,11 +6,11 @@ URL contract (htmx fragments; each returns one template with one stable root id)
   `stage=1` (a card the screen pop's search alone found) also reads the card's opportunities in that request and
   swaps the card's `#card-stage` out of band.
 - `GET  /panel/records/<id>/next-steps?record_type=…[&offset=N]` — `#next-steps` (offset 0), or one more page of
-  items (`partials/task_page.html`) for the "more" link. `…/past-activities` likewise (`#past-activities`).
+  items (`partials/task_list_page.html`) for the "more" link. `…/past-activities` likewise (`#past-activities`).
 - `GET  /panel/records/<id>/tasks/new?record_type=…[&call_id=…]` — the open `#task-form`; `closed=1` folds it.
 - `POST /panel/records/<id>/tasks` — create. No call: an open Task (Not Started, the agent's), answered with the
   refreshed `#next-steps` (HX-Retarget) and `#past-activities` out of band. A call: the note goes to that call's
-  Task through `panel.calls.ledger.add_call_note` (one Task per call ID, closed by the call's end).
+  Task through `panel.calls.notes.add_call_note` (one Task per call ID, closed by the call's end).
   Invalid input: the form again with every typed value and a message per field (422; 400 for a relation the
   form does not offer, e.g. a Lead's related-to); Salesforce unreachable: the same, 503, with a retry.
 - `POST /panel/tasks/<task_id>` — edit subject, notes, due date. `POST /panel/tasks/<task_id>/done` — mark done.
@@ -19,6 +19,8 @@ URL contract (htmx fragments; each returns one template with one stable root id)
 `call_id` (the active call, from the dialer) rides along on every list and form URL so the form can default to it;
 without the parameter it is read from the panel page's own URL (htmx's `HX-Current-URL`). Every write drops the
 record's cached card (`panel.callers.lookup.invalidate_pop`). CSRF: every POST goes through flask-wtf's CSRFProtect.
+The form and the parameters are checked in `panel.tasks.forms`; a parameter the panel's pages never send wrong is a
+400 naming it (`partials/task_bad_request.html`).
 """
 
 from __future__ import annotations
@@ -26,66 +28,34 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from typing import Mapping
 from urllib.parse import parse_qs, urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import Blueprint, current_app, render_template, request, url_for
+from flask import Blueprint, request, url_for
 from flask_babel import format_date, format_datetime
 from flask_babel import lazy_gettext as _l
 
-from panel.calls import ledger
+from panel import web
 from panel.callers import lookup
-from panel.signin.auth import current_connection, get_salesforce, login_required
+from panel.calls import jobs, ledger, notes
 from panel.calls.events import identifier_problem
 from panel.extensions import cache
+from panel.i18n import panel_zone
 from panel.salesforce import tasks
 from panel.salesforce.errors import SalesforceRequestError, SalesforceUnavailable
-from panel.salesforce.ids import is_record_id, record_type_of
+from panel.signin.session import current_connection, get_salesforce, login_required
+from panel.tasks import forms
+from panel.tasks.forms import due_date_of, offset_param, record_param, task_id_param, validate_task
+from panel.web import BadInput
 
 bp = Blueprint("tasks", __name__, url_prefix="/panel")
+bp.register_error_handler(BadInput, web.bad_input_handler("partials/task_bad_request.html"))
 
-SUBJECT_MAX = 255
-NOTES_MAX = 32_000
 RECENT_CALLS = 5
 RELATED_CACHE_TTL_S = 300
-NO_CALL = ""
-# Salesforce field → form field, for the messages Salesforce attaches to a refused write.
-_FORM_FIELDS = {"Subject": "subject", "Description": "notes", "ActivityDate": "due_date", "WhatId": "what_id"}
 CALL_TYPE_LABELS = {"Inbound": _l("Inbound"), "Outbound": _l("Outbound"), "Internal": _l("Internal")}
-
-
-class BadRequest(ValueError):
-    """A parameter the panel's own pages never send wrong: 400 naming the field."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
+_UNREACHABLE = _l("Salesforce is unreachable, so nothing was saved. Your text is still here: try again.")
 
 
 # -- request parsing ----------------------------------------------------------------------------------------------
-
-def _record(record_id: str, source: Mapping) -> tuple[str, str]:
-    """(record_type, record_id), checked: the type must be one the panel shows and fit the Id's key prefix."""
-    record_type = (source.get("record_type") or "").strip()
-    if record_type not in tasks.RECORD_TYPES:
-        raise BadRequest("record_type", "record_type must be Contact, Lead or Account")
-    if not is_record_id(record_id) or record_type_of(record_id) != record_type:
-        raise BadRequest("record_id", f"record_id must be a {record_type} Id")
-    return record_type, record_id
-
-
-def _task_id(task_id: str) -> str:
-    if not is_record_id(task_id) or task_id[:3] != "00T":
-        raise BadRequest("task_id", "task_id must be a Task Id")
-    return task_id
-
-
-def _offset(source: Mapping) -> int:
-    raw = (source.get("offset") or "0").strip()
-    if not raw.isdigit() or int(raw) > tasks.queries.TASK_MAX_OFFSET:
-        raise BadRequest("offset", f"offset must be a whole number up to {tasks.queries.TASK_MAX_OFFSET}")
-    return int(raw)
-
 
 def _active_call(source: Mapping, name: str = "call_id") -> str | None:
     """The call on now: the `call_id` parameter (`active_call_id` in forms), else the one in the panel's URL."""
@@ -95,96 +65,29 @@ def _active_call(source: Mapping, name: str = "call_id") -> str | None:
         call_id = (parse_qs(urlsplit(page).query).get("call_id") or [""])[0].strip()
     problem = identifier_problem(name, call_id)
     if problem:
-        raise BadRequest(name, problem)
+        raise BadInput(name, problem)
     return call_id or None
 
 
+def _posted_record() -> tuple[str, str, str | None]:
+    """(record_type, record_id, active call) of a form posted from under a card."""
+    record_type, record_id = record_param(request.form.get("record_id") or "", request.form)
+    return record_type, record_id, _active_call(request.form, "active_call_id")
+
+
 def _today() -> date:
-    try:
-        zone = ZoneInfo(current_app.config.get("PANEL_TIMEZONE") or "Asia/Tokyo")
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
-    return datetime.now(zone).date()
-
-
-def validate_task(form: Mapping, *, record_type: str, call_ids: set[str]) -> tuple[dict, dict, int]:
-    """(values, errors by field, status) for a submitted task or note.
-
-    Values keep what was typed (line endings normalised) so a refused form shows it again. Errors in what a person
-    types answer 422; a relation or call the form never offers (a Lead's related-to, an unknown call) 400.
-    """
-    values = {
-        "subject": (form.get("subject") or "").strip(),
-        "notes": (form.get("notes") or "").replace("\r\n", "\n").replace("\r", "\n"),
-        "due_date": (form.get("due_date") or "").strip(),
-        "what_id": (form.get("what_id") or "").strip(),
-        "call_id": (form.get("call_id") or "").strip(),
-    }
-    errors: dict = {}
-    if not values["subject"]:
-        errors["subject"] = _l("Enter a subject.")
-    elif len(values["subject"]) > SUBJECT_MAX:
-        errors["subject"] = _l("The subject is longer than %(max)d characters.", max=SUBJECT_MAX)
-    if len(values["notes"]) > NOTES_MAX:
-        errors["notes"] = _l("The notes are longer than %(max)d characters.", max=NOTES_MAX)
-    if values["due_date"]:
-        due = parse_due_date(values["due_date"])
-        if due is None:
-            errors["due_date"] = _l("Enter the due date as a date, e.g. 2025-04-30.")
-        elif values["call_id"]:
-            errors["due_date"] = _l("A note on a call has no due date: choose “No call” or clear the date.")
-    status = 422 if errors else 200
-    if values["what_id"]:
-        try:
-            if not is_record_id(values["what_id"]):
-                raise tasks.RelationRefused("what_id", "what_id is not a Salesforce Id")
-            tasks.who_and_what(record_type, "", values["what_id"])
-        except tasks.RelationRefused as refused:
-            errors[refused.field] = (_l("A task about a lead cannot be related to anything else.")
-                                     if record_type == "Lead" else _l("Choose one of the records offered."))
-            status = 400
-    if values["call_id"] and values["call_id"] not in call_ids:
-        errors["call_id"] = _l("Choose one of the calls offered.")
-        status = 400
-    return values, errors, status
-
-
-def parse_due_date(text: str) -> date | None:
-    """An ISO date (what `<input type=date>` sends) within the years Salesforce stores, else None."""
-    try:
-        value = date.fromisoformat(text)
-    except ValueError:
-        return None
-    return value if 1700 <= value.year <= 4000 else None
+    return datetime.now(panel_zone()).date()
 
 
 # -- context --------------------------------------------------------------------------------------------------------
 
 def _call_choices(agent_email: str | None, record_id: str, active_call: str | None) -> list[tuple[str, str]]:
-    """(value, label) for the "which call" select: the call on now, this record's recent calls, no call."""
-    choices: list[tuple[str, str]] = []
-    if active_call:
-        choices.append((active_call, str(_l("The current call"))))
-    for call in ledger.recent_calls(agent_email, record_id=record_id, limit=RECENT_CALLS) if agent_email else ():
-        call_id = _attr(call, "call_id")
-        if call_id and call_id != active_call:
-            choices.append((call_id, _call_label(call)))
-    choices.append((NO_CALL, str(_l("No call (open task)"))))
-    return choices
+    recent = ledger.recent_calls(agent_email, record_id=record_id, limit=RECENT_CALLS) if agent_email else ()
+    return forms.call_choices(active_call, recent, _call_moment)
 
 
-def _attr(item, name: str):
-    return item.get(name) if isinstance(item, Mapping) else getattr(item, name, None)
-
-
-def _call_label(call) -> str:
-    direction = {"inbound": _l("Inbound call"), "outbound": _l("Outbound call")}.get(
-        (_attr(call, "direction") or "").lower(), _l("Call"))
-    moment = _attr(call, "started_at") or _attr(call, "ringing_at") or _attr(call, "ended_at")
-    if isinstance(moment, datetime):
-        when = format_datetime(moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc), "short")
-        return f"{direction} · {when}"
-    return str(direction)
+def _call_moment(moment: datetime) -> str:
+    return format_datetime(moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc), "short")
 
 
 def _related(record_type: str, record_id: str) -> tuple[tasks.RelatedOption, ...]:
@@ -265,19 +168,15 @@ def _more_url(urls: Mapping, page: tasks.TaskPage) -> str:
     return f"{base}&offset={page.next_offset}"
 
 
-def _fragment(template: str, context: dict, status: int = 200, headers: Mapping | None = None):
-    response = current_app.make_response((render_template(template, **context), status))
-    for name, value in (headers or {}).items():
-        response.headers[name] = value
-    return response
-
-
-def _bad_request(error: BadRequest):
-    return _fragment("partials/task_bad_request.html", dict(field=error.field, message=error.message), 400)
-
-
 def _invalidate(record_id: str) -> None:
     lookup.invalidate_pop(current_connection().org_id, record_id=record_id)
+
+
+def _refusal(error: Exception) -> web.Refusal:
+    """A write Salesforce did not take, for the form that wrote it (what was typed stays in the form)."""
+    return web.refusal(error, forms.SALESFORCE_FIELDS, unreachable=_UNREACHABLE, refused=lambda message: _l(
+        "Salesforce refused to save this (%(message)s). Your text is still here: change it or try again.",
+        message=message))
 
 
 # -- lists ----------------------------------------------------------------------------------------------------------
@@ -285,60 +184,61 @@ def _invalidate(record_id: str) -> None:
 @bp.route("/records/<record_id>/tasks", methods=["GET"])
 @login_required
 def task_lists(record_id: str):
-    """Both lists at once: the card's single lazy placeholder, one API request."""
-    try:
-        record_type, record_id = _record(record_id, request.args)
-        active_call = _active_call(request.args)
-    except BadRequest as error:
-        return _bad_request(error)
+    """Both lists at once, one API request: `partials/task_lists.html` (`#task-lists`), the card's single lazy
+    placeholder; with `stage=1` also the card's `#card-stage` out of band. 503 (lists that reload themselves) when
+    Salesforce is unreachable."""
+    record_type, record_id = record_param(record_id, request.args)
+    active_call = _active_call(request.args)
     with_stage = request.args.get("stage") == "1" and record_type != "Lead"
     try:
         lists = tasks.load_lists(get_salesforce(), record_type, record_id, today=_today(), with_stage=with_stage)
     except SalesforceUnavailable:
         context = _list_context(record_type, record_id, active_call, None, unavailable=True, with_stage=with_stage,
                                 opportunities=None)
-        return _fragment("partials/task_lists.html", context, 503)
+        return web.render("partials/task_lists.html", context, 503)
     context = _list_context(record_type, record_id, active_call, lists, with_stage=with_stage,
                             opportunities=lists.opportunities)
-    return _fragment("partials/task_lists.html", context)
+    return web.render("partials/task_lists.html", context)
 
 
 @bp.route("/records/<record_id>/next-steps", methods=["GET"])
 @login_required
 def next_steps(record_id: str):
+    """`partials/next_steps.html` (`#next-steps`), or with `offset` one more page of it
+    (`partials/task_list_page.html`)."""
     return _one_list("next_steps", record_id)
 
 
 @bp.route("/records/<record_id>/past-activities", methods=["GET"])
 @login_required
 def past_activities(record_id: str):
+    """`partials/past_activities.html` (`#past-activities`), or with `offset` one more page of it
+    (`partials/task_list_page.html`)."""
     return _one_list("past_activities", record_id)
 
 
 def _one_list(kind: str, record_id: str):
-    try:
-        record_type, record_id = _record(record_id, request.args)
-        active_call = _active_call(request.args)
-        offset = _offset(request.args)
-    except BadRequest as error:
-        return _bad_request(error)
+    record_type, record_id = record_param(record_id, request.args)
+    active_call = _active_call(request.args)
+    offset = offset_param(request.args)
     template = "partials/next_steps.html" if kind == "next_steps" else "partials/past_activities.html"
     try:
         page = tasks.load_page(get_salesforce(), kind, record_type, record_id, offset=offset, today=_today())
     except SalesforceUnavailable:
         context = _list_context(record_type, record_id, active_call, None, unavailable=True)
-        return _fragment(template, context, 503)
+        return web.render(template, context, 503)
     context = _list_context(record_type, record_id, active_call, None, page=page,
                             **{"next_page" if kind == "next_steps" else "past_page": page})
-    return _fragment("partials/task_page.html" if offset else template, context)
+    return web.render("partials/task_list_page.html" if offset else template, context)
 
 
 def _lists_response(record_type: str, record_id: str, active_call: str | None, lists: tasks.TaskLists | None,
                     *, saved: bool):
-    """The refreshed `#next-steps` (retargeted there, whatever the form aimed at) and `#past-activities` OOB."""
+    """The refreshed `#next-steps` (retargeted there, whatever the form aimed at) and `#past-activities` OOB:
+    `partials/next_steps.html` with the past activities inside."""
     context = _list_context(record_type, record_id, active_call, lists, saved=saved, with_past=True)
-    return _fragment("partials/next_steps.html", context,
-                     headers={"HX-Retarget": "#next-steps", "HX-Reswap": "outerHTML"})
+    return web.render("partials/next_steps.html", context,
+                      headers={"HX-Retarget": "#next-steps", "HX-Reswap": "outerHTML"})
 
 
 def _reread(record_type: str, record_id: str) -> tasks.TaskLists | None:
@@ -356,37 +256,32 @@ def _form_context(record_type: str, record_id: str, active_call: str | None, *, 
                   related: tuple = ()) -> dict:
     connection = current_connection()
     choices = [] if closed else _call_choices(getattr(connection, "email", None), record_id, active_call)
-    defaults = {"subject": "", "notes": "", "due_date": "", "what_id": "",
-                "call_id": active_call or NO_CALL}
     return dict(record_type=record_type, record_id=record_id, call_id=active_call,
                 urls=_urls(record_type, record_id, active_call), closed=closed,
-                form={**defaults, **(values or {})}, errors=dict(errors or {}), failure=failure,
+                form={**forms.defaults(active_call), **(values or {})}, errors=dict(errors or {}), failure=failure,
                 related=related, call_choices=choices,
-                subject_max=SUBJECT_MAX, notes_max=NOTES_MAX)
+                subject_max=forms.SUBJECT_MAX, notes_max=forms.NOTES_MAX)
 
 
 @bp.route("/records/<record_id>/tasks/new", methods=["GET"])
 @login_required
 def new_task(record_id: str):
-    try:
-        record_type, record_id = _record(record_id, request.args)
-        active_call = _active_call(request.args)
-    except BadRequest as error:
-        return _bad_request(error)
+    """`partials/task_form.html` (`#task-form`): open, or folded into its button with `closed=1`."""
+    record_type, record_id = record_param(record_id, request.args)
+    active_call = _active_call(request.args)
     closed = request.args.get("closed") in ("1", "true")
     related = () if closed else _related(record_type, record_id)
-    return _fragment("partials/task_form.html",
-                     _form_context(record_type, record_id, active_call, closed=closed, related=related))
+    return web.render("partials/task_form.html",
+                      _form_context(record_type, record_id, active_call, closed=closed, related=related))
 
 
 @bp.route("/records/<record_id>/tasks", methods=["POST"])
 @login_required
 def create_task(record_id: str):
-    try:
-        record_type, record_id = _record(record_id, request.form)
-        active_call = _active_call(request.form, "active_call_id")
-    except BadRequest as error:
-        return _bad_request(error)
+    """An open Task, or a note on a call's Task: the refreshed lists (`_lists_response`), or
+    `partials/task_form.html` again with what was typed and why it was refused (422, 400, 503, 502)."""
+    record_type, record_id = record_param(record_id, request.form)
+    active_call = _active_call(request.form, "active_call_id")
     connection = current_connection()
     email = getattr(connection, "email", None)
     offered = {value for value, _label in _call_choices(email, record_id, active_call) if value}
@@ -395,7 +290,7 @@ def create_task(record_id: str):
     def form_again(errors: Mapping, status: int, failure: str | None = None):
         context = _form_context(record_type, record_id, active_call, values=values, errors=errors,
                                 failure=failure, related=_related_or_empty(record_type, record_id))
-        return _fragment("partials/task_form.html", context, status)
+        return web.render("partials/task_form.html", context, status)
 
     if errors:
         return form_again(errors, status)
@@ -404,41 +299,22 @@ def create_task(record_id: str):
     try:
         if values["call_id"]:
             text = values["subject"] + ("\n" + values["notes"] if values["notes"].strip() else "")
-            ledger.add_call_note(client, org_id=connection.org_id, call_id=values["call_id"], agent_email=email,
-                                   who_id=who_id, what_id=what_id, text=text, now=datetime.now(timezone.utc))
+            notes.add_call_note(client, jobs.call_settings(), org_id=connection.org_id, call_id=values["call_id"],
+                                agent_email=email, who_id=who_id, what_id=what_id, text=text,
+                                now=datetime.now(timezone.utc))
             lists = None
         else:
             _task_id, lists = tasks.create_open_task(
                 client, record_type=record_type, record_id=record_id, related_id=values["what_id"] or None,
-                subject=values["subject"], notes=values["notes"] or None,
-                due_date=parse_due_date(values["due_date"]) if values["due_date"] else None,
+                subject=values["subject"], notes=values["notes"] or None, due_date=due_date_of(values),
                 owner_id=connection.user_id, today=_today())
-    except tasks.TaskRejected as rejected:
-        return form_again(_rejection_errors(rejected), 422)
-    except SalesforceUnavailable:
-        return form_again({}, 503, failure=str(_UNREACHABLE))
-    except SalesforceRequestError as refused:
-        return form_again({}, 502, failure=_refused_message(refused))
+    except (tasks.TaskRejected, *web.SALESFORCE_FAILURES) as error:
+        refused = _refusal(error)
+        return form_again(refused.errors, refused.status, refused.failure)
     _invalidate(record_id)
     if lists is None:
         lists = _reread(record_type, record_id)
     return _lists_response(record_type, record_id, active_call, lists, saved=True)
-
-
-_UNREACHABLE = _l("Salesforce is unreachable, so nothing was saved. Your text is still here: try again.")
-
-
-def _refused_message(refused: SalesforceRequestError) -> str:
-    return str(_l("Salesforce refused to save this (%(message)s). Your text is still here: change it or try again.",
-                  message=refused.message))
-
-
-def _rejection_errors(rejected: tasks.TaskRejected) -> dict:
-    errors: dict = {}
-    for problem in rejected.problems:
-        key = _FORM_FIELDS.get(problem.field or "", "_form")
-        errors[key] = (errors[key] + " " if key in errors else "") + problem.message
-    return errors
 
 
 # -- edit and mark done ---------------------------------------------------------------------------------------------
@@ -446,12 +322,10 @@ def _rejection_errors(rejected: tasks.TaskRejected) -> dict:
 @bp.route("/tasks/<task_id>", methods=["POST"])
 @login_required
 def edit_task(task_id: str):
-    try:
-        task_id = _task_id(task_id)
-        record_type, record_id = _record(request.form.get("record_id") or "", request.form)
-        active_call = _active_call(request.form, "active_call_id")
-    except BadRequest as error:
-        return _bad_request(error)
+    """Subject, notes and due date of an open Task: the refreshed lists (`_lists_response`), or that item's form
+    again (`partials/task_item.html`, 422, 503, 502)."""
+    task_id = task_id_param(task_id)
+    record_type, record_id, active_call = _posted_record()
     form = {name: request.form.get(name) for name in ("subject", "notes", "due_date")}
     values, errors, _status = validate_task(form, record_type=record_type, call_ids=set())
 
@@ -460,21 +334,17 @@ def edit_task(task_id: str):
                                due_date=None, is_closed=request.form.get("closed") == "1", is_overdue=False)
         context = _list_context(record_type, record_id, active_call, None, editing=task_id, task_errors=errors,
                                 task_values=values, failure=failure, task=typed)
-        return _fragment("partials/task_item.html", context, status)
+        return web.render("partials/task_item.html", context, status)
 
     if errors:
         return item_again(errors, 422)
     try:
         lists = tasks.update_task(get_salesforce(), task_id, record_type=record_type, record_id=record_id,
                                   subject=values["subject"], notes=values["notes"] or None,
-                                  due_date=parse_due_date(values["due_date"]) if values["due_date"] else None,
-                                  today=_today())
-    except tasks.TaskRejected as rejected:
-        return item_again(_rejection_errors(rejected), 422)
-    except SalesforceUnavailable:
-        return item_again({}, 503, failure=str(_UNREACHABLE))
-    except SalesforceRequestError as refused:
-        return item_again({}, 502, failure=_refused_message(refused))
+                                  due_date=due_date_of(values), today=_today())
+    except (tasks.TaskRejected, *web.SALESFORCE_FAILURES) as error:
+        refused = _refusal(error)
+        return item_again(refused.errors, refused.status, refused.failure)
     _invalidate(record_id)
     return _lists_response(record_type, record_id, active_call, lists or _reread(record_type, record_id),
                            saved=True)
@@ -483,12 +353,10 @@ def edit_task(task_id: str):
 @bp.route("/tasks/<task_id>/done", methods=["POST"])
 @login_required
 def mark_done(task_id: str):
-    try:
-        task_id = _task_id(task_id)
-        record_type, record_id = _record(request.form.get("record_id") or "", request.form)
-        active_call = _active_call(request.form, "active_call_id")
-    except BadRequest as error:
-        return _bad_request(error)
+    """The refreshed lists (`_lists_response`), or why the Task is not done yet next to its buttons
+    (`partials/task_action_error.html`, 422, 503, 502)."""
+    task_id = task_id_param(task_id)
+    record_type, record_id, active_call = _posted_record()
     try:
         lists = tasks.mark_done(get_salesforce(), task_id, record_type=record_type, record_id=record_id,
                                 today=_today())
@@ -510,5 +378,5 @@ def mark_done(task_id: str):
 def _action_failed(task_id: str, message: str, status: int):
     """A mark-done that did not happen: the message goes next to that task's buttons, the list stays as it is
     (the button's form aims at the whole list, so the answer is retargeted)."""
-    return _fragment("partials/task_action_error.html", dict(task_id=task_id, message=message), status,
-                     headers={"HX-Retarget": f"#task-error-{task_id}", "HX-Reswap": "outerHTML"})
+    return web.render("partials/task_action_error.html", dict(task_id=task_id, message=message), status,
+                      headers={"HX-Retarget": f"#task-error-{task_id}", "HX-Reswap": "outerHTML"})

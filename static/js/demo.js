@@ -1,6 +1,7 @@
 /* The demo dialer's page script (templates/demo.html). It plays a dialer vendor's page: it tells the panel iframe
  * about calls by postMessage, only to the panel's origin, and accepts messages only from that iframe and origin;
- * it tells the server through /demo/events, which signs each event and forwards it to the webhook. */
+ * it tells the server through /demo/events, which signs each event as the agent signed in on this page and
+ * forwards it to the webhook (signed out, the server refuses: the log says so). */
 (function () {
   "use strict";
 
@@ -42,16 +43,17 @@
   }
 
   function tellServer(state, extra) {
-    var payload = { state: state, call_id: call.callId, phone: call.phone, direction: call.direction,
-                    agent_email: value("demo-agent") };
+    var payload = { state: state, call_id: call.callId, phone: call.phone, direction: call.direction };
     Object.keys(extra || {}).forEach(function (key) { payload[key] = extra[key]; });
     return fetch(eventsUrl, {
       method: "POST", credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken },
       body: JSON.stringify(payload)
-    }).then(function (answer) { return answer.json(); }).then(function (result) {
-      note("webhook " + (result.type || state) + " → " + (result.webhook_status || "") + " " +
-           (result.webhook && result.webhook.status || result.error || ""));
+    }).then(function (answer) {
+      return answer.json().then(function (result) { result.status = answer.status; return result; });
+    }).then(function (result) {
+      note("webhook " + (result.type || state) + " → " + (result.webhook_status || result.status) + " " +
+           (result.webhook && (result.webhook.status || result.webhook.error) || result.error || ""));
       return result;
     }).catch(function () { note("webhook " + state + " failed"); });
   }

@@ -158,9 +158,21 @@ def third_party_cookies_blocked(driver) -> bool:
 
 
 def sign_in_through_the_popup(driver, live: LivePanel, username: str = "agent@example.com") -> None:
-    """Open the demo, press the panel's sign-in button, sign in in the popup, and wait for the panel."""
+    """Open the demo, sign in on it, press the panel's sign-in button, sign in in the popup, and wait for the
+    panel."""
     driver.get(live.demo_url)
+    sign_in_on_the_demo_page(driver, username)
     press_sign_in_and_use_the_popup(driver, username)
+
+
+def sign_in_on_the_demo_page(driver, username: str = "agent@example.com") -> None:
+    """The demo's server sends call events as the agent signed in on the demo page, which is another site than the
+    framed panel's: it signs in on its own, at the top level (its Sign in link, the local org's page, and back)."""
+    driver.switch_to.default_content()
+    element(driver, "#demo-sign-in").click()
+    element(driver, f'button.user[value="{username}"]').click()
+    wait_for(driver, lambda d: d.find_element(By.ID, "demo").get_attribute("data-signed-in") == "true",
+             message="the demo page did not come back signed in")
 
 
 def press_sign_in_and_use_the_popup(driver, username: str = "agent@example.com") -> None:

@@ -6,11 +6,13 @@ import pytest
 
 from panel.callers import lookup, picks
 from panel.localorg.seed import IDS, ORG_ID, USER_IDS
+from panel.phone import parse_caller
 from panel.salesforce import contacts
 from panel.salesforce.client import SalesforceClient
 
 AGENT = lookup.Agent(org_id=ORG_ID, user_id=USER_IDS["agent"], name="佐藤 花子")
 OTHER_AGENT = lookup.Agent(org_id=ORG_ID, user_id=USER_IDS["agent2"], name="高木 翼")
+SETTINGS = lookup.PopSettings(region="JP")  # the defaults, as panel.config gives them
 
 
 @pytest.fixture
@@ -27,97 +29,114 @@ def ctx(app):
         yield app
 
 
+def test_the_pops_settings_are_read_from_the_checked_config():
+    config = {"PANEL_DEFAULT_REGION": "us", "PANEL_MATCH_PRIORITY": ("Lead", "Contact"), "PANEL_POP_CACHE_TTL_S": 0,
+              "PANEL_POP_TIMEOUT_S": 2.5}
+    settings = lookup.PopSettings.from_config(config)
+    assert (settings.region, settings.priority, settings.cache_ttl_s, settings.timeout_s) == (
+        "US", ("Lead", "Contact"), 1, 2.5)
+    assert lookup.PopSettings.from_config({"PANEL_DEFAULT_REGION": "JP"}) == lookup.PopSettings(region="JP")
+
+
 def test_a_lookup_is_one_search_and_one_composite_and_then_cached(ctx, localorg, salesforce):
     before = localorg.stats()["endpoints"]
-    result = lookup.pop(AGENT, "03-1234-5678", salesforce)
+    result = lookup.pop(AGENT, "03-1234-5678", salesforce, settings=SETTINGS)
     after = localorg.stats()["endpoints"]
     assert result.state == "card" and result.card.record_id == IDS["contact.yamada_taro"]
     assert after.get("search", 0) - before.get("search", 0) == 1
     assert after.get("composite", 0) - before.get("composite", 0) == 1
     spent = localorg.api_requests()
-    assert lookup.pop(AGENT, "0312345678", salesforce).card.record_id == IDS["contact.yamada_taro"]
+    again = lookup.pop(AGENT, "0312345678", salesforce, settings=SETTINGS)
+    assert again.card.record_id == IDS["contact.yamada_taro"]
     assert localorg.api_requests() == spent
 
 
 def test_a_warm_pop_makes_the_pop_at_answer_free_for_that_agent_only(ctx, localorg, salesforce):
-    assert lookup.warm_pop(salesforce, AGENT, "+81 6-6123-4567") is True
+    assert lookup.warm_pop(salesforce, AGENT, "+81 6-6123-4567", settings=SETTINGS) is True
     spent = localorg.api_requests()
-    assert lookup.pop(AGENT, "06-6123-4567", lambda: pytest.fail("no client needed")).state == "matches"
+    assert lookup.pop(AGENT, "06-6123-4567", lambda: pytest.fail("no client needed"),
+                      settings=SETTINGS).state == "matches"
     assert localorg.api_requests() == spent
-    lookup.pop(OTHER_AGENT, "06-6123-4567", salesforce)
+    lookup.pop(OTHER_AGENT, "06-6123-4567", salesforce, settings=SETTINGS)
     assert localorg.api_requests() > spent
 
 
 def test_a_warm_pop_of_a_withheld_number_asks_nothing(ctx, localorg, salesforce):
     spent = localorg.api_requests()
-    assert lookup.warm_pop(salesforce, AGENT, "非通知") is False
+    assert lookup.warm_pop(salesforce, AGENT, "非通知", settings=SETTINGS) is False
     assert localorg.api_requests() == spent
 
 
 def test_invalidating_a_record_makes_every_agents_next_pop_read_it_again(ctx, localorg, salesforce, sf):
     for agent in (AGENT, OTHER_AGENT):
-        lookup.pop(agent, "03-1234-5678", salesforce)
+        lookup.pop(agent, "03-1234-5678", salesforce, settings=SETTINGS)
     sf.Contact.update(IDS["contact.yamada_taro"], {"Title": "常務取締役"})
-    assert lookup.pop(AGENT, "03-1234-5678", salesforce).card.title == "営業部長"  # still the cached answer
+    cached = lookup.pop(AGENT, "03-1234-5678", salesforce, settings=SETTINGS)
+    assert cached.card.title == "営業部長"  # still the cached answer
     lookup.invalidate_pop(ORG_ID, record_id=IDS["contact.yamada_taro"][:15])
     for agent in (AGENT, OTHER_AGENT):
-        assert lookup.pop(agent, "03-1234-5678", salesforce).card.title == "常務取締役"
+        assert lookup.pop(agent, "03-1234-5678", salesforce, settings=SETTINGS).card.title == "常務取締役"
 
 
 def test_invalidating_a_number_finds_a_record_created_with_it(ctx, localorg, salesforce, sf):
-    assert lookup.pop(AGENT, "03-7777-0001", salesforce).state == "no_match"
+    assert lookup.pop(AGENT, "03-7777-0001", salesforce, settings=SETTINGS).state == "no_match"
     created = sf.Lead.create({"LastName": "新井", "Company": "新井製作所", "Phone": "+81 3 7777 0001"})
-    lookup.invalidate_pop(ORG_ID, phone="０３－７７７７－０００１")
-    found = lookup.pop(AGENT, "03-7777-0001", salesforce)
+    lookup.invalidate_pop(ORG_ID, number=parse_caller("０３－７７７７－０００１", "JP"))
+    found = lookup.pop(AGENT, "03-7777-0001", salesforce, settings=SETTINGS)
     assert found.state == "card" and found.card.record_id == created["id"]
 
 
 def test_the_remembered_pick_is_dropped_once_the_record_loses_the_number(ctx, localorg, salesforce, sf):
-    assert lookup.pop(AGENT, "06-6123-4567", salesforce).state == "matches"
-    picked = lookup.pick_record(AGENT, "06-6123-4567", IDS["contact.yoshida_aya"], salesforce, call_id="call-9")
+    assert lookup.pop(AGENT, "06-6123-4567", salesforce, settings=SETTINGS).state == "matches"
+    picked = lookup.pick_record(AGENT, "06-6123-4567", IDS["contact.yoshida_aya"], salesforce, settings=SETTINGS,
+                                call_id="call-9")
     assert picked.card.record_id == IDS["contact.yoshida_aya"] and picked.pick.picked_by == "佐藤 花子"
-    assert lookup.pop(OTHER_AGENT, "06-6123-4567", salesforce).card.record_id == IDS["contact.yoshida_aya"]
+    other = lookup.pop(OTHER_AGENT, "06-6123-4567", salesforce, settings=SETTINGS)
+    assert other.card.record_id == IDS["contact.yoshida_aya"]
 
     sf.Contact.update(IDS["contact.yoshida_aya"], {"Phone": "06-6123-0000"})
     lookup.invalidate_pop(ORG_ID, record_id=IDS["contact.yoshida_aya"])
-    after = lookup.pop(AGENT, "06-6123-4567", salesforce)
+    after = lookup.pop(AGENT, "06-6123-4567", salesforce, settings=SETTINGS)
     assert after.state == "card" and after.card.record_id == IDS["contact.yoshida_sho"] and not after.remembered
     assert picks.remembered_pick(ORG_ID, "+81661234567") is None  # forgotten, not just ignored
 
     sf.Contact.update(IDS["contact.yoshida_aya"], {"Phone": "06-6123-4567"})  # the number comes back
-    lookup.invalidate_pop(ORG_ID, phone="06-6123-4567")
-    assert lookup.pop(AGENT, "06-6123-4567", salesforce).state == "matches"  # someone has to pick again
+    lookup.invalidate_pop(ORG_ID, number=parse_caller("06-6123-4567", "JP"))
+    # someone has to pick again
+    assert lookup.pop(AGENT, "06-6123-4567", salesforce, settings=SETTINGS).state == "matches"
 
 
 def test_a_remembered_pick_survives_a_pop_that_does_not_change_it(ctx, localorg, salesforce):
-    lookup.pop(AGENT, "06-6123-4567", salesforce)
-    lookup.pick_record(AGENT, "06-6123-4567", IDS["contact.yoshida_aya"], salesforce)
-    lookup.invalidate_pop(ORG_ID, phone="06-6123-4567")
+    lookup.pop(AGENT, "06-6123-4567", salesforce, settings=SETTINGS)
+    lookup.pick_record(AGENT, "06-6123-4567", IDS["contact.yoshida_aya"], salesforce, settings=SETTINGS)
+    lookup.invalidate_pop(ORG_ID, number=parse_caller("06-6123-4567", "JP"))
     spent = localorg.api_requests()
-    again = lookup.pop(OTHER_AGENT, "06-6123-4567", salesforce)
+    again = lookup.pop(OTHER_AGENT, "06-6123-4567", salesforce, settings=SETTINGS)
     assert again.remembered and again.card.record_id == IDS["contact.yoshida_aya"]
     assert localorg.api_requests() - spent <= 2  # checking the pick rides in the same composite
     assert picks.remembered_pick(ORG_ID, "+81661234567") is not None
 
 
 def test_manual_search_finds_people_by_name_email_and_number(ctx, localorg, salesforce):
-    by_name = lookup.manual_search(salesforce, "吉田", AGENT)
+    by_name = lookup.manual_search(salesforce, "吉田", AGENT, settings=SETTINGS)
     assert {IDS["contact.yoshida_sho"], IDS["contact.yoshida_aya"]} <= {m.record_id for m in by_name}
-    by_email = lookup.manual_search(salesforce, "taro.yamada@yamada-shoji.example.jp", AGENT)
+    by_email = lookup.manual_search(salesforce, "taro.yamada@yamada-shoji.example.jp", AGENT,
+                                    settings=SETTINGS)
     assert IDS["contact.yamada_taro"] in {m.record_id for m in by_email}
-    by_number = lookup.manual_search(salesforce, "090-1234-5678", AGENT)
+    by_number = lookup.manual_search(salesforce, "090-1234-5678", AGENT, settings=SETTINGS)
     assert [m.record_id for m in by_number] == [IDS["contact.yamada_taro"]]
     with pytest.raises(ValueError):
-        lookup.manual_search(salesforce, " x ", AGENT)
+        lookup.manual_search(salesforce, " x ", AGENT, settings=SETTINGS)
 
 
 @pytest.mark.parametrize("text", ['"} OR {*', "a' OR Name != '", "山田\\", "山田 AND NOT 鈴木", "(03) *"])
 def test_manual_search_text_cannot_change_the_search(ctx, localorg, salesforce, text):
-    assert isinstance(lookup.manual_search(salesforce, text, AGENT), list)
+    assert isinstance(lookup.manual_search(salesforce, text, AGENT, settings=SETTINGS), list)
 
 
 def test_a_withheld_pop_never_opens_a_connection(ctx, localorg):
-    result = lookup.pop(AGENT, "anonymous", lambda: pytest.fail("no client for a withheld number"))
+    result = lookup.pop(AGENT, "anonymous", lambda: pytest.fail("no client for a withheld number"),
+                        settings=SETTINGS)
     assert result.state == "unknown_caller"
 
 
@@ -125,7 +144,7 @@ def test_a_withheld_pop_never_opens_a_connection(ctx, localorg):
 
 def test_search_cannot_see_a_new_record_but_the_recent_changes_query_can(localorg, salesforce, sf):
     from datetime import datetime, timedelta, timezone
-    from panel.phone import parse_caller, search_terms, sosl_find_clause
+    from panel.phone import search_terms, sosl_find_clause
     created = sf.Lead.create({"LastName": "遅延", "Company": "遅延工業", "Phone": "03-7777-0002"})
     number = parse_caller("03-7777-0002")
     assert contacts.search_phone(salesforce, sosl_find_clause(search_terms(number))) == []
@@ -156,7 +175,7 @@ def test_quick_create_is_one_request_and_salesforce_refusals_name_the_field(loca
 
 def test_recent_changes_are_read_only_for_records_that_may_have_the_number(localorg, salesforce, sf):
     from datetime import datetime, timedelta, timezone
-    from panel.phone import parse_caller, recent_change_patterns
+    from panel.phone import recent_change_patterns
     wanted = sf.Lead.create({"LastName": "狙い", "Company": "狙い商事", "Phone": "０３－７７００－５６７８"})
     other = sf.Lead.create({"LastName": "無関係", "Company": "無関係商事", "Phone": "03-7700-9999"})
     cards = contacts.fetch_cards(salesforce, changed_since=datetime.now(timezone.utc) - timedelta(minutes=5),

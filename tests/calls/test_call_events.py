@@ -7,7 +7,18 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from panel.calls.events import MAX_BODY_BYTES, CallEvent, EventError, event_from_dict, parse_event
+from panel.calls import events
+from panel.calls.events import MAX_BODY_BYTES, CallEvent, EventError
+
+READ_ON = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)  # the examples are dated 2026-11-22: read on that day
+
+
+def parse_event(raw: bytes, *, now: datetime = READ_ON) -> CallEvent:
+    return events.parse_event(raw, now=now)
+
+
+def event_from_dict(data, *, now: datetime = READ_ON) -> CallEvent:
+    return events.event_from_dict(data, now=now)
 
 ENDED = {
     "event_id": "evt_123", "type": "call.ended", "call_id": "call-9", "direction": "inbound", "internal": False,
@@ -152,3 +163,84 @@ def test_missing_required_field_is_named(field):
 ])
 def test_boundary_values_are_accepted(field, value):
     assert getattr(parse_event(body(ENDED | {field: value})), field) == value
+
+
+# -- times a call cannot have, and text that is not text -----------------------------------------------------------
+
+def moment(delta: timedelta) -> str:
+    return (READ_ON + delta).isoformat()
+
+
+@pytest.mark.parametrize("sent", [
+    "9999-12-31T23:59:59+00:00",  # the last moment a datetime holds: any arithmetic on it overflows
+    "9999-12-31T23:59:59-23:59",  # in UTC it is past year 9999
+    "0001-01-01T00:00:00+00:00",
+    "0001-01-01T00:00:00+23:59",  # in UTC it is before year 1
+    "2001-01-01T00:00:00Z",
+    moment(-timedelta(days=5 * 365 + 3)),  # a little over five years ago
+    moment(timedelta(days=1, minutes=1)),  # more than a day ahead of the panel's clock
+    moment(timedelta(days=400)),
+])
+def test_a_time_outside_the_window_a_call_can_have_is_refused_naming_occurred_at(sent):
+    with pytest.raises(EventError) as refused:
+        parse_event(body(ENDED | {"occurred_at": sent}))
+    assert refused.value.field == "occurred_at"
+    assert "occurred_at" in refused.value.message and "five years" in refused.value.message
+
+
+@pytest.mark.parametrize("delta", [timedelta(days=-5 * 365), timedelta(days=-1), timedelta(0),
+                                   timedelta(hours=23, minutes=59)])
+def test_a_time_within_five_years_back_and_a_day_ahead_is_accepted(delta):
+    event = parse_event(body(ENDED | {"occurred_at": moment(delta)}))
+    assert event.occurred_at == READ_ON + delta
+
+
+def test_the_window_is_checked_against_the_current_time_by_default():
+    now = datetime.now(timezone.utc)
+    assert events.parse_event(body(ENDED | {"occurred_at": now.isoformat()})).occurred_at == now
+    with pytest.raises(EventError, match="occurred_at"):
+        events.parse_event(body(ENDED | {"occurred_at": (now + timedelta(days=2)).isoformat()}))
+    with pytest.raises(EventError, match="occurred_at"):
+        events.event_from_dict(ENDED | {"occurred_at": (now - timedelta(days=6 * 365)).isoformat()})
+
+
+def test_a_stored_event_is_read_back_whenever_it_happened():
+    """The window is checked on arrival; a stored event stays readable when the window has moved on."""
+    from panel.calls.events import stored_event_from_dict
+
+    stored = parse_event(body(ENDED)).as_json()
+    assert stored_event_from_dict(stored).occurred_at == datetime(2026, 11, 22, 1, 15, tzinfo=timezone.utc)
+
+
+def json_body(data) -> bytes:
+    """Lone surrogates cannot be encoded as UTF-8: a dialer sends them as JSON escapes (`"\\ud800"`)."""
+    return json.dumps(data, ensure_ascii=True).encode("ascii")
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"event_id": "evt\ud800"}, "event_id"),
+    ({"call_id": "\udfffcall"}, "call_id"),
+    ({"type": "call.ended\ud800"}, "type"),
+    ({"direction": "\ud83d"}, "direction"),
+    ({"agent_email": "agent\ud800@example.com"}, "agent_email"),
+    ({"external_number": "03-1234-5678\ud800"}, "external_number"),
+    ({"occurred_at": "2026-11-22T10:15:00+09:00\udc00"}, "occurred_at"),
+    ({"recording_url": "https://rec.example.com/\ud800"}, "recording_url"),
+    ({"voicemail_url": "https://vm.example.com/\udbff"}, "voicemail_url"),
+    ({"disposition": "商談化\ud800"}, "disposition"),
+    ({"queue": "\ud800"}, "queue"),  # a field the panel ignores is still part of the body it was sent
+    ({"extra": {"nested": ["ok", "\ud800"]}}, "extra.nested[1]"),
+    ({"extra": {"\ud800": 1}}, "extra.\\ud800"),
+    ({"\udfff": "x"}, "\\udfff"),
+])
+def test_text_that_is_not_unicode_is_refused_in_any_field_naming_it(change, field):
+    with pytest.raises(EventError) as refused:
+        parse_event(json_body(ENDED | change))
+    assert refused.value.field == field
+    assert field in refused.value.message and "surrogate" in refused.value.message
+    json.dumps(refused.value.as_json()).encode("utf-8")  # the answer itself is valid text
+
+
+def test_a_surrogate_pair_escaped_in_json_is_ordinary_text():
+    event = parse_event(json_body(ENDED | {"disposition": "\U0001F4DE 折り返し"}))
+    assert event.disposition == "\U0001F4DE 折り返し"  # "\ud83d\udcde" in the body: one character, a telephone

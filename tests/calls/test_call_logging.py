@@ -1,8 +1,8 @@
 """From call events to exactly one completed Salesforce Task per call ID, against the local org.
 
-Events go through the signed webhook; the logging job (`panel.calls.jobs.log_call`) runs as a worker would run it, or in a
-real background worker. Salesforce is always the local org over HTTP; faults are injected there, or (for a lost
-answer) at the network edge.
+Events go through the signed webhook; the logging job (`panel.calls.pipeline.log_call`) runs as a worker would run
+it, or in a real background worker. Salesforce is always the local org over HTTP; faults are injected there, or (for
+a lost answer) at the network edge.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import requests
 
-from calls_support import (Dialer, background_worker, call_record, call_tasks, run_call, run_queued, served,
-                           signed, wait_until)
+from calls_support import (Dialer, background_worker, call_record, call_tasks, configure, run_call, run_queued,
+                           served, signed, sweep, wait_until)
 from tests.conftest import sign_in  # not `conftest`: that name is whichever folder's conftest pytest loaded last
 from panel.localorg.seed import IDS, USER_IDS
 
@@ -35,7 +35,7 @@ VOICEMAIL = "https://dialer.example.com/voicemail/9b1c"
 @pytest.fixture(autouse=True)
 def english_tasks(app):
     """Tasks in English unless a test says otherwise (the seeded users' Salesforce language is Japanese)."""
-    app.config["PANEL_TASK_LANGUAGE"] = "en"
+    configure(app, PANEL_TASK_LANGUAGE="en")
 
 
 @pytest.fixture
@@ -103,7 +103,7 @@ def test_minutes_in_the_subject_are_rounded_up_and_at_least_one(app, agent, sf, 
 
 
 def test_tasks_are_written_in_the_agents_salesforce_language_by_default(app, agent, client, sf):
-    app.config["PANEL_TASK_LANGUAGE"] = None  # the seeded agents use Salesforce in Japanese
+    configure(app, PANEL_TASK_LANGUAGE=None)  # the seeded agents use Salesforce in Japanese
     dialer = Dialer(agent, "call-ja", direction="outbound")
     dialer.send(*full_call(dialer, duration=95))
     run_call(app, "call-ja")
@@ -117,7 +117,7 @@ def test_tasks_are_written_in_the_agents_salesforce_language_by_default(app, age
 
 
 def test_the_subject_template_is_configurable(app, agent, sf):
-    app.config["PANEL_TASK_SUBJECT_TEMPLATE"] = "{direction} {outcome}: {minutes} min ({seconds} s)"
+    configure(app, PANEL_TASK_SUBJECT_TEMPLATE="{direction} {outcome}: {minutes} min ({seconds} s)")
     dialer = Dialer(agent, "call-template")
     dialer.send(*full_call(dialer, duration=125))
     run_call(app, "call-template")
@@ -131,7 +131,7 @@ def test_the_subject_template_is_configurable(app, agent, sf):
 ])
 def test_the_activity_date_is_the_calls_local_date_in_the_panel_timezone(app, agent, sf, started_utc, zone,
                                                                            local_day):
-    app.config["PANEL_TIMEZONE"] = zone
+    configure(app, PANEL_TIMEZONE=zone)
     dialer = Dialer(agent, f"call-date-{zone}-{started_utc}", start=datetime.fromisoformat(started_utc))
     dialer.send(dialer.ended(duration=30))
     run_call(app, dialer.call_id)
@@ -375,7 +375,7 @@ def test_internal_calls_are_not_logged(app, agent, sf):
 
 
 def test_internal_calls_are_logged_when_the_setting_enables_them(app, agent, sf):
-    app.config["PANEL_LOG_INTERNAL_CALLS"] = True
+    configure(app, PANEL_LOG_INTERNAL_CALLS=True)
     dialer = Dialer(agent, "call-internal-on", internal=True)
     dialer.send(*full_call(dialer))
     run_queued(app)
@@ -399,7 +399,7 @@ def test_a_missed_call_that_left_a_voicemail_is_logged_with_the_link(app, agent,
 
 
 def test_missed_calls_are_logged_when_the_setting_enables_them(app, agent, sf):
-    app.config["PANEL_LOG_MISSED_CALLS"] = "true"
+    configure(app, PANEL_LOG_MISSED_CALLS="true")
     for direction, subject in (("inbound", "Missed call - Inbound"), ("outbound", "No answer - Outbound")):
         dialer = Dialer(agent, f"call-missed-{direction}", direction=direction)
         dialer.send(dialer.ringing(), dialer.ended(answered=False, duration=0))
@@ -411,7 +411,7 @@ def test_missed_calls_are_logged_when_the_setting_enables_them(app, agent, sf):
 # -- Salesforce failing -----------------------------------------------------------------------------------------------
 
 def test_while_salesforce_fails_the_job_retries_later_and_logs_once_after_recovery(app, agent, sf, localorg):
-    app.config.update(PANEL_CALL_RETRY_BASE_S=0.2, PANEL_CALL_RETRY_CAP_S=0.5)
+    configure(app, PANEL_CALL_RETRY_BASE_S=0.2, PANEL_CALL_RETRY_CAP_S=0.5)
     dialer = Dialer(agent, "call-outage")
     localorg.admin("faults", error_rate=1, error_status=503)
     with background_worker(app):
@@ -451,7 +451,7 @@ def test_every_kind_of_salesforce_failure_is_retried_and_ends_in_one_task(app, c
 def test_retrying_gives_up_into_the_review_queue_after_the_configured_time(app, client, localorg, signed_in):
     if signed_in:
         sign_in(client, localorg)
-    app.config["PANEL_CALL_RETRY_FOR_S"] = 3600
+    configure(app, PANEL_CALL_RETRY_FOR_S=3600)
     dialer = Dialer(client, "call-gives-up")
     dialer.send(*full_call(dialer))
     localorg.admin("faults", error_rate=1, error_status=503)
@@ -528,7 +528,7 @@ def lost_answers(monkeypatch):
 
 def test_with_an_external_id_field_a_lost_answer_is_upserted_not_duplicated(app, agent, sf, lost_answers):
     armed, dropped = lost_answers
-    app.config["PANEL_CALL_EXTERNAL_ID_FIELD"] = "Panel_Call_Key__c"
+    configure(app, PANEL_CALL_EXTERNAL_ID_FIELD="Panel_Call_Key__c")
     armed.append(("PATCH", "/Panel_Call_Key__c/call-upsert"))
     dialer = Dialer(agent, "call-upsert")
     dialer.send(*full_call(dialer))
@@ -566,9 +566,8 @@ def test_a_lost_job_is_found_by_the_sweep_and_the_call_still_logged_once(app, ag
     dialer.send(*full_call(dialer))
     jobs.huey.flush()  # the queue lost every job (a Redis restart without persistence, say)
     assert call_tasks(sf, "call-lost-job") == []
-    with app.app_context():
-        assert jobs.sweep() == []  # within the grace period a job may still be on its way
-        assert jobs.sweep(now=datetime.now(timezone.utc) + timedelta(minutes=3)) == ["call-lost-job"]
+    assert sweep(app) == []  # within the grace period a job may still be on its way
+    assert sweep(app, now=datetime.now(timezone.utc) + timedelta(minutes=3)) == ["call-lost-job"]
     run_queued(app)
     assert logged_once(sf, "call-lost-job")["Status"] == "Completed"
 
@@ -590,8 +589,7 @@ def test_a_waiting_job_lost_with_its_worker_does_not_keep_the_calls_later_events
     jobs.huey.storage.flush_queue()  # the worker took the job and died before starting it
     dialer.send(dialer.answered(), dialer.ended())
     assert run_queued(app) == 0  # the call still counts as having a job on its way
-    with app.app_context():
-        assert jobs.sweep(now=datetime.now(timezone.utc) + timedelta(minutes=3)) == ["call-lost-waiting-job"]
+    assert sweep(app, now=datetime.now(timezone.utc) + timedelta(minutes=3)) == ["call-lost-waiting-job"]
     assert run_queued(app) == 1
     assert logged_once(sf, "call-lost-waiting-job")["Status"] == "Completed"
 
@@ -599,16 +597,13 @@ def test_a_waiting_job_lost_with_its_worker_does_not_keep_the_calls_later_events
 # -- a call whose end never comes -----------------------------------------------------------------------------------
 
 def test_a_call_without_an_end_is_closed_after_the_timeout_and_marked(app, agent, sf):
-    from panel.calls import jobs
-
-    app.config["PANEL_CALL_TIMEOUT_S"] = 3600
+    configure(app, PANEL_CALL_TIMEOUT_S=3600)
     dialer = Dialer(agent, "call-no-end")
     dialer.send(dialer.ringing(), dialer.answered())
     run_queued(app)
     assert call_tasks(sf, "call-no-end") == []
     later = datetime.now(timezone.utc) + timedelta(hours=2)
-    with app.app_context():
-        assert "call-no-end" in jobs.sweep(now=later)
+    assert "call-no-end" in sweep(app, now=later)
     run_call(app, "call-no-end", now=later)
     task = logged_once(sf, "call-no-end")
     assert task["Status"] == "Completed" and "1 h" in task["Description"]

@@ -15,11 +15,15 @@ from panel.calls.logging_rules import (
     call_minutes,
     close_task_fields,
     describe,
+    notes_subject,
     should_log,
+    stamped_note,
     task_fields,
+    task_language,
     task_subject,
     validate_subject_template,
     who_and_what,
+    with_timeout_note,
 )
 from panel.calls.state import fold
 
@@ -304,7 +308,7 @@ def test_closing_twice_does_not_repeat_the_links():
     assert "Subject" not in second
 
 
-@pytest.mark.parametrize("existing_subject", [None, "", "Call", " 通話 "])
+@pytest.mark.parametrize("existing_subject", [None, "", notes_subject("en"), f" {notes_subject('ja')} "])
 def test_closing_a_task_with_a_placeholder_subject_sets_the_call_subject(existing_subject):
     fields = close_task_fields(ended_call(), existing_description=None, existing_subject=existing_subject,
                                locale="en", settings=TOKYO)
@@ -318,3 +322,73 @@ def test_closing_can_repoint_the_task_only_within_salesforce_rules():
     with pytest.raises(ValueError, match="Lead"):
         close_task_fields(ended_call(), existing_description=None, existing_subject="x", locale="en",
                           settings=TOKYO, who_id=LEAD_ID, what_id=ACCOUNT_ID)
+
+
+# -- the notes Task, the timeout line, the language ------------------------------------------------------------------
+
+@pytest.mark.parametrize("locale, subject", [("en", "Call"), ("ja", "通話"), (None, "Call"), ("fr", "Call")])
+def test_a_notes_task_carries_the_bare_call_subject_until_the_call_ends(locale, subject):
+    assert notes_subject(locale) == subject
+
+
+def test_an_agents_own_subject_on_the_notes_task_is_kept_when_the_call_closes():
+    fields = close_task_fields(ended_call(), existing_description=None, existing_subject="Quote sent",
+                               locale="en", settings=TOKYO)
+    assert "Subject" not in fields
+
+
+def test_a_note_is_stamped_with_its_time_on_the_org_clock():
+    moment = datetime(2026, 11, 22, 15, 30, tzinfo=timezone.utc)
+    assert stamped_note("  資料送付\n", moment, "Asia/Tokyo") == "[2026-11-23 00:30] 資料送付"
+
+
+@pytest.mark.parametrize("locale, words", [("en", "after 4 h."), ("ja", "4時間後")])
+def test_a_call_closed_on_its_timeout_says_so_once(locale, words):
+    once = with_timeout_note("notes", locale, 4 * 3600)
+    assert once.startswith("notes\n\n") and words in once
+    assert with_timeout_note(once, locale, 4 * 3600) == once
+    assert words in with_timeout_note(None, locale, 4 * 3600)
+
+
+@pytest.mark.parametrize("configured, user_language, language", [
+    (None, None, "en"), (None, "ja", "ja"), (None, "en_US", "en"), ("en", "ja", "en"), ("ja", "en_US", "ja"),
+])
+def test_tasks_are_written_in_the_configured_language_else_the_agents(configured, user_language, language):
+    assert task_language(LoggingSettings(task_language=configured), user_language) == language
+
+
+# -- the settings, read once from the configuration ------------------------------------------------------------------
+
+APP_DEFAULTS = {"PANEL_TIMEZONE": "Asia/Tokyo"}  # panel.config always sets it
+
+
+def test_unset_settings_read_as_the_documented_defaults():
+    settings = LoggingSettings.from_config(APP_DEFAULTS)
+    assert settings == LoggingSettings(timezone="Asia/Tokyo")
+    assert (settings.call_timeout_s, settings.retry_for_s, settings.lease_ttl_s) == (14400, 86400, 120)
+    assert (settings.retry_base_s, settings.retry_cap_s) == (2, 3600)
+    assert not (settings.log_internal or settings.log_missed or settings.task_language or settings.subject_template)
+
+
+def test_settings_are_read_from_the_configuration():
+    settings = LoggingSettings.from_config({
+        **APP_DEFAULTS, "PANEL_LOG_INTERNAL_CALLS": True, "PANEL_LOG_MISSED_CALLS": "on",
+        "PANEL_TASK_LANGUAGE": "ja", "PANEL_CALL_EXTERNAL_ID_FIELD": "Panel_Call_Key__c",
+        "PANEL_TASK_SUBJECT_TEMPLATE": "{outcome}", "PANEL_CALL_TIMEOUT_S": 60, "PANEL_CALL_RETRY_FOR_S": 600.5,
+        "PANEL_CALL_RETRY_BASE_S": 0.2, "PANEL_CALL_RETRY_CAP_S": 5, "PANEL_CALL_LEASE_TTL_S": 7})
+    assert settings == LoggingSettings(
+        log_internal=True, log_missed=True, timezone="Asia/Tokyo", subject_template="{outcome}",
+        external_id_field="Panel_Call_Key__c", task_language="ja", call_timeout_s=60,
+        retry_for_s=600.5, retry_base_s=0.2, retry_cap_s=5, lease_ttl_s=7)
+
+
+def test_a_zero_backoff_or_lease_falls_back_to_the_default_instead_of_retrying_at_once():
+    settings = LoggingSettings.from_config({**APP_DEFAULTS, "PANEL_CALL_RETRY_BASE_S": 0, "PANEL_CALL_RETRY_CAP_S": 0,
+                                            "PANEL_CALL_LEASE_TTL_S": 0, "PANEL_CALL_TIMEOUT_S": 0})
+    assert (settings.retry_base_s, settings.retry_cap_s, settings.lease_ttl_s) == (2, 3600, 120)
+    assert settings.call_timeout_s == 0
+
+
+def test_a_subject_template_that_cannot_be_filled_stops_the_start():
+    with pytest.raises(TemplateError, match="{number}"):
+        LoggingSettings.from_config({**APP_DEFAULTS, "PANEL_TASK_SUBJECT_TEMPLATE": "{number}"})

@@ -6,6 +6,7 @@ import json
 import os
 import threading
 import time
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
@@ -329,6 +330,8 @@ def test_the_documented_examples_are_accepted_and_match_the_event_schema(contrac
     for example in examples.values():
         event = {**example["value"], "event_id": f"{example['value']['event_id']}-{time.time_ns()}"}
         _schema(contract, "CallEvent").validate(event)
+        # Sent as of now: the documented dates would fall outside the accepted window of occurred_at one day.
+        event["occurred_at"] = datetime.now(timezone.utc).isoformat()
         body = json.dumps(event).encode()
         assert client.post("/webhooks/calls", data=body, headers=signed(body)).status_code == 202
 
@@ -341,3 +344,46 @@ def test_every_answer_the_endpoint_gives_is_documented_with_its_body(contract, a
         documented = responses[str(answer.status_code)]["content"]["application/json"]["schema"]["$ref"]
         _schema(contract, documented.rsplit("/", 1)[1]).validate(answer.json)
     assert set(responses) == {"200", "202", "400", "401", "413", "503"}
+
+
+# -- no event stalls a call: impossible times and text that is not text --------------------------------------------
+
+def _post_escaped(client, event: dict):
+    """The body as a dialer's JSON encoder writes it: lone surrogates as `\\ud800` escapes (UTF-8 cannot hold them)."""
+    body = json.dumps(event, ensure_ascii=True).encode("ascii")
+    return client.post("/webhooks/calls", data=body, headers=signed(body))
+
+
+@pytest.mark.parametrize("change, field", [
+    # each of these answered 500 on every delivery, so the dialer retried for ever
+    ({"external_number": "03-1234-5678\ud800"}, "external_number"),
+    ({"disposition": "\udfff"}, "disposition"),
+    ({"event_id": "evt-\ud800"}, "event_id"),
+    ({"agent_email": "agent@example.com\ud800"}, "agent_email"),
+    ({"vendor": {"queue": ["sales", "\ud800"]}}, "vendor.queue[1]"),
+])
+def test_a_lone_surrogate_in_any_field_is_a_400_naming_it_and_nothing_is_stored(app, client, change, field):
+    response = _post_escaped(client, {**Dialer(client, "call-surrogate").ended(), **change})
+    assert response.status_code == 400, response.text
+    assert response.json["field"] == field and field in response.json["error"]
+    assert stored_events(app) == []
+
+
+@pytest.mark.parametrize("occurred_at", ["9999-12-31T23:59:59+00:00", "9999-12-31T23:59:59-23:59",
+                                         "0001-01-01T00:00:00+23:59", "1999-12-31T23:59:59+09:00"])
+def test_a_time_no_call_can_have_is_a_400_naming_occurred_at_and_nothing_is_stored(app, dialer, occurred_at):
+    """Accepted before, these made every job of the call fail (date arithmetic overflowed): the call never logged."""
+    response = dialer.post({**dialer.ended(), "occurred_at": occurred_at})
+    assert response.status_code == 400
+    assert response.json["field"] == "occurred_at" and "occurred_at" in response.json["error"]
+    assert stored_events(app) == []
+
+
+def test_a_call_a_day_ahead_of_the_panels_clock_is_refused_and_a_late_one_is_accepted(app, client):
+
+    now = datetime.now(timezone.utc)
+    ahead = Dialer(client, "call-from-tomorrow", start=now + timedelta(days=1, minutes=5))
+    assert ahead.post(ahead.ringing()).json["field"] == "occurred_at"
+    late = Dialer(client, "call-from-last-year", start=now - timedelta(days=365))
+    assert late.post(late.ringing()).status_code == 202
+    assert stored_events(app) == [("call-from-last-year:call.ringing:1", "call-from-last-year")]

@@ -59,6 +59,25 @@ def test_malformed_json_is_a_parser_error(api, body):
     assert answer.json()[0]["errorCode"] == "JSON_PARSER_ERROR"
 
 
+@pytest.mark.parametrize("path, body", [
+    ("sobjects/Contact", b'{"LastName": "\\ud800"}'),  # found by tests/test_fuzz.py: a 500 storing it
+    ("sobjects/Contact", b'{"LastName": "x", "Title": "\\udfff\\ud800"}'),
+    ("sobjects/Contact", b'{"LastName": "x", "\\ud800": 1}'),
+    ("composite/sobjects", b'{"records": [{"attributes": {"type": "Contact"}, "LastName": "\\ud800"}]}'),
+])
+def test_a_lone_surrogate_in_a_body_is_a_parser_error_not_a_500(api, path, body):
+    answer = api.post(f"{api.base}/{path}", data=body, headers={"Content-Type": "application/json"}, timeout=10)
+    assert answer.status_code == 400, answer.text
+    assert answer.json()[0]["errorCode"] == "JSON_PARSER_ERROR" and "surrogate" in answer.json()[0]["message"]
+
+
+def test_an_escaped_surrogate_pair_is_one_ordinary_character(api):
+    created = api.post(f"{api.base}/sobjects/Contact", data=b'{"LastName": "\\ud83d\\udcde"}',
+                       headers={"Content-Type": "application/json"}, timeout=10)
+    assert created.status_code == 201, created.text
+    assert api.get(f"{api.base}/sobjects/Contact/{created.json()['id']}", timeout=10).json()["LastName"] == "\U0001F4DE"
+
+
 @pytest.mark.parametrize("body", [[], "text", 5, None, [{"LastName": "x"}]])
 def test_json_that_is_no_record_is_refused_cleanly(api, body):
     answer = api.post(f"{api.base}/sobjects/Contact", json=body, timeout=10)
@@ -220,7 +239,8 @@ def test_admin_refuses_callers_that_are_not_local(localorg_server):
 
 def test_admin_clock_validates_its_input(localorg):
     assert requests.post(f"{localorg.url}/_admin/clock", json={"advance_s": -5}, timeout=10).status_code == 400
-    assert requests.post(f"{localorg.url}/_admin/clock", data="{", timeout=10).status_code == 400
+    assert requests.post(f"{localorg.url}/_admin/clock", data="{", headers={"Content-Type": "application/json"},
+                         timeout=10).status_code == 400
 
 
 @pytest.mark.parametrize("method, path, body", [

@@ -251,3 +251,38 @@ def test_signed_out_visitors_are_not_shown_the_page(client, localorg):
     response = client.get("/admin/doctor")
     assert response.status_code in (302, 401)
     assert "data-check" not in response.text
+
+
+# -- who may frame the panel ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("sources, named", [
+    (("https://*",), "https://*"),
+    (("'self'", "http://*:*"), "http://*:*"),
+    (("https://dialer.example.com", "*.com"), "*.com"),
+    (("https://*.co.jp",), "https://*.co.jp"),
+    (("https:",), "https:"),
+    (("https://dialer.example.com;", "script-src"), "https://dialer.example.com;"),
+])
+def test_frame_ancestors_that_let_whole_swathes_of_the_web_frame_the_panel_fail(app, sources, named):
+    for real_org in ({}, {"SALESFORCE_LOGIN_URL": "https://login.salesforce.com"}):
+        with app.test_request_context("/?lang=en"):
+            found = {f.key: f for f in check_configuration({"PANEL_FRAME_ANCESTORS": sources, **real_org})}
+        finding = found["config.frame_ancestors"]
+        assert finding.ok is False and named in finding.detail
+        assert "https://*.dialer.example.com" in finding.fix  # what is allowed instead
+
+
+@pytest.mark.parametrize("sources", [("https://*.dialer.example.com",), ("https://dialer.example.com:*",),
+                                     ("'self'", "https://a.example.com", "https://*.b.example.co.jp")])
+def test_concrete_dialer_origins_pass(app, sources):
+    with app.test_request_context("/?lang=en"):
+        found = {f.key: f for f in check_configuration({"PANEL_FRAME_ANCESTORS": sources,
+                                                        "SALESFORCE_LOGIN_URL": "https://login.salesforce.com"})}
+    assert found["config.frame_ancestors"].ok, found["config.frame_ancestors"].detail
+
+
+def test_the_command_fails_on_a_wildcard_origin_however_it_got_into_the_configuration(app, localorg):
+    app.config["PANEL_FRAME_ANCESTORS"] = ("'self'", "https://*")  # start-up refuses it; the check does not trust that
+    result = doctor(app)
+    assert result.exit_code == 1
+    assert "FAIL Dialer origins (PANEL_FRAME_ANCESTORS): https://*" in result.output

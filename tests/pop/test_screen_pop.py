@@ -28,6 +28,14 @@ def listed_records(response) -> list[str]:
     return re.findall(r'<li class="match[^"]*"\s+data-record-id="([^"]+)"', block)
 
 
+def configure(app, **settings) -> None:
+    """Change the pop's settings as an admin would (then restart): the app reads them once, on first use."""
+    from panel import web
+
+    app.config.update(settings)
+    web.forget_settings(app)
+
+
 def csrf_token(client) -> str:
     page = client.get("/panel?phone=03-9999-0000", headers=HX).text
     found = re.search(r'name="csrf_token" value="([^"]+)"', page)
@@ -125,7 +133,7 @@ def test_contacts_come_before_leads_with_the_same_number(signed_in_client, local
 
 
 def test_the_type_priority_is_the_admins_to_choose(signed_in_client, localorg, app):
-    app.config["PANEL_MATCH_PRIORITY"] = "Lead,Contact,Account"
+    configure(app, PANEL_MATCH_PRIORITY=("Lead", "Contact", "Account"))  # panel.config's reading of the variable
     response = pop(signed_in_client, "052-123-4567")
     assert listed_records(response) == [IDS["lead.matsumoto_daisuke"], IDS["contact.inoue_yoko"]]
 
@@ -181,8 +189,8 @@ def test_a_searched_record_without_the_number_takes_the_call_but_not_the_numbers
     assert shown_record(opened) == (IDS["contact.yamada_taro"], "Contact")
     assert shown_record(pop(signed_in_client, "06-6123-4567")) == (IDS["contact.yoshida_aya"], "Contact")
     with app.app_context():
-        from panel.calls import ledger
-        assert ledger.call_pick("c-searched").record_id == IDS["contact.yamada_taro"]
+        from panel.callers import picks
+        assert picks.call_pick("c-searched").record_id == IDS["contact.yamada_taro"]
 
 
 def test_a_withheld_caller_found_by_search_takes_the_call(signed_in_client, localorg, app):
@@ -193,8 +201,8 @@ def test_a_withheld_caller_found_by_search_takes_the_call(signed_in_client, loca
         "call_id": "c-withheld"})
     assert shown_record(opened) == (IDS["contact.ito_sakura"], "Contact")
     with app.app_context():
-        from panel.calls import ledger
-        assert ledger.call_pick("c-withheld").record_id == IDS["contact.ito_sakura"]
+        from panel.callers import picks
+        assert picks.call_pick("c-withheld").record_id == IDS["contact.ito_sakura"]
 
 
 def test_a_record_that_is_not_a_match_cannot_be_picked_for_the_number(signed_in_client, localorg):
@@ -567,7 +575,7 @@ def test_salesforce_slower_than_the_pop_timeout_shows_the_last_known_card(signed
     with app.app_context():
         from panel.callers.lookup import invalidate_pop
         invalidate_pop(_org_id(app), record_id=IDS["contact.yamada_taro"])
-    app.config["PANEL_POP_TIMEOUT_S"] = 0.3
+    configure(app, PANEL_POP_TIMEOUT_S=0.3)
     localorg.admin("faults", latency_ms=1500)  # well within the client's usual 10 s
     try:
         response = pop(signed_in_client, "03-1234-5678")

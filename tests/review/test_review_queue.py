@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from calls_support import Dialer, call_record, call_tasks, run_queued
+from calls_support import Dialer, call_record, call_tasks, configure, run_queued
 from tests.conftest import sign_in  # not `conftest`: that name is whichever folder's conftest pytest loaded last
 from panel.localorg.seed import IDS
 
@@ -311,13 +311,13 @@ def test_dismissing_a_call_logs_nothing(app, client, reviewer, sf):
 
 
 def test_a_permanent_error_is_shown_and_a_retry_after_the_fix_logs_the_call_once(app, client, reviewer, sf):
-    app.config["PANEL_CALL_EXTERNAL_ID_FIELD"] = "Missing_Key__c"  # an admin's typo: Salesforce refuses the Task
+    configure(app, PANEL_CALL_EXTERNAL_ID_FIELD="Missing_Key__c")  # an admin's typo: Salesforce refuses the Task
     waiting_call(app, client, "call-refused", number="03-1234-5678")
     assert call_record(app, "call-refused").status == "failed"
     page = reviewer.get("/review").text
     entry = queue_of(page)
     assert 'data-reason="error"' in entry and 'class="review-error"' in entry and "Missing_Key__c" in entry
-    app.config["PANEL_CALL_EXTERNAL_ID_FIELD"] = "Panel_Call_Key__c"
+    configure(app, PANEL_CALL_EXTERNAL_ID_FIELD="Panel_Call_Key__c")
     response = reviewer.post(f"/review/items/{item_id(page, 'call-refused')}/retry", headers=HX,
                              data={"csrf_token": token(page)})
     assert response.status_code == 200

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from panel.localorg.seed import IDS
-from panel.salesforce.client import SalesforceClient
+from panel.salesforce.client import SalesforceClient, integration_client
 from panel.salesforce.errors import NotFound, ReconnectRequired, SalesforceRequestError, SalesforceUnavailable
-from panel.salesforce.oauth import OAuthSettings, TokenResponse, integration_client
+from panel.salesforce.oauth import OAuthSettings, TokenResponse
 from tests.conftest import LOCAL_CLIENT_ID, LOCAL_CLIENT_SECRET
 
 

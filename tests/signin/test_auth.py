@@ -288,7 +288,7 @@ def local_settings(localorg, **overrides):
 
 
 def test_the_integration_connection_acts_as_the_integration_user_and_renews_itself(localorg):
-    from panel.salesforce.oauth import integration_client
+    from panel.salesforce.client import integration_client
 
     client = integration_client(local_settings(localorg))
     who = client.query(f"SELECT Id, Username FROM User WHERE Id = '{IDS['user.integration']}'")
@@ -300,7 +300,7 @@ def test_the_integration_connection_acts_as_the_integration_user_and_renews_itse
 
 def test_the_integration_connection_with_a_wrong_secret_is_refused_clearly(localorg):
     from panel.salesforce.errors import SalesforceRequestError
-    from panel.salesforce.oauth import integration_client
+    from panel.salesforce.client import integration_client
 
     with pytest.raises(SalesforceRequestError, match="invalid_client"):
         integration_client(local_settings(localorg, client_secret="wrong"))
@@ -309,7 +309,7 @@ def test_the_integration_connection_with_a_wrong_secret_is_refused_clearly(local
 def test_the_integration_connection_uses_the_jwt_bearer_flow_when_a_key_is_configured(localorg):
     from joserfc.jwk import RSAKey
 
-    from panel.salesforce.oauth import integration_client
+    from panel.salesforce.client import integration_client
 
     key = RSAKey.generate_key(2048)
     localorg.admin("connected_app", jwt_certificate=key.as_pem(private=False).decode())
@@ -327,7 +327,7 @@ def test_a_jwt_key_the_org_does_not_know_is_refused_clearly(localorg):
     from joserfc.jwk import RSAKey
 
     from panel.salesforce.errors import ReconnectRequired
-    from panel.salesforce.oauth import integration_client
+    from panel.salesforce.client import integration_client
 
     settings = local_settings(localorg, jwt_username="integration@example.com",
                               jwt_private_key=RSAKey.generate_key(2048).as_pem(private=True).decode())

@@ -1,0 +1,77 @@
+"""An agent's notes on a call: written to the call's one Salesforce Task, during the call or after it.
+
+The tasks feature (panel.tasks.views) calls `add_call_note` when an agent saves a note for a call. The note and the
+logging job write the same Task, so both hold the call's lease (panel.calls.ledger) and both follow the exactly-once
+mark (`task_unsure`): a note during the call starts the Task, open, under the notes subject
+(`logging_rules.notes_subject`); the call's end completes that same Task (panel.calls.pipeline).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from panel.calls import jobs
+from panel.calls.ledger import PERSON_LEASE_WAIT_S, call_lease, touch, utcnow
+from panel.calls.logging_rules import LoggingSettings, activity_date, notes_subject, stamped_note, task_language
+from panel.extensions import db
+from panel.salesforce import call_tasks
+
+__all__ = ["add_call_note"]
+
+
+def add_call_note(client, settings: LoggingSettings, *, org_id: str | None, call_id: str, agent_email: str | None,
+                  who_id: str | None, what_id: str | None, text: str, now: datetime | None = None) -> str:
+    """Write a note to the call's one Task and return the Task's Id.
+
+    Under the call's lease: a Task the ledger knows gets the note appended (timestamped, on the org's clock);
+    otherwise the Task is looked up by `CallObject` (a write whose outcome was never learned may have made it),
+    and only when there is none it is created open (TaskSubtype Call, CallObject = call ID, owned by the agent
+    whose connection `client` is). When the call has already ended, the logging job is asked to close it; when
+    it was already logged, the note simply lands on the logged Task.
+
+    Raises `SalesforceUnavailable` (retry later), `CallBusy` (the call is being logged right now, retry in a
+    moment) or the Salesforce boundary's request errors for a refused write.
+    """
+    moment = now or utcnow()
+    note = stamped_note(text, moment, settings.timezone)
+    email = (agent_email or "").strip().lower() or None
+    create = {"org_id": org_id, "agent_email": email}
+    with call_lease(call_id, ttl_s=settings.lease_ttl_s, wait_s=PERSON_LEASE_WAIT_S, create=create) as record:
+        record.org_id = record.org_id or org_id
+        record.agent_email = record.agent_email or email
+        if who_id or what_id:
+            record.note_who_id, record.note_what_id = who_id, what_id
+        touch(record, moment)
+        db.session.commit()
+
+        if record.task_id is None and record.task_unsure:
+            found = call_tasks.find_by_call_object(client, call_id)
+            if found is not None:
+                record.task_id, record.task_unsure = found.task_id, False
+                db.session.commit()
+        if record.task_id is not None:
+            try:
+                call_tasks.append_note(client, record.task_id, note)
+                return record.task_id
+            except call_tasks.TaskGone:
+                record.task_id, record.task_closed = None, False
+                db.session.commit()
+
+        state = record.call_state()
+        record.task_unsure = True  # written ahead: if the answer is lost, the next writer looks before creating
+        db.session.commit()
+        task_id = call_tasks.create_open_call_task(
+            client, call_id=call_id, who_id=who_id, what_id=what_id, description=note,
+            subject=notes_subject(task_language(settings)),
+            direction=state.direction if state else None,
+            activity_date=activity_date(state.started_at if state else moment, settings.timezone),
+            external_id_field=settings.external_id_field)
+        record.task_id, record.task_unsure, record.task_closed = task_id, False, False
+        reopen = record.status in ("skipped", "needs_review", "failed") or (
+            state is not None and state.end is not None and record.status != "logged")
+        if record.status == "skipped":
+            record.status = "open"
+        db.session.commit()
+    if reopen:
+        jobs.enqueue_call(call_id)
+    return task_id

@@ -1,0 +1,456 @@
+"""The call-logging pipeline: what one job does for a call, from its stored events to its one Salesforce Task.
+
+`log_call` runs under the call's lease (panel.calls.ledger) and does what is left for the call:
+
+1. Fold every stored event into the call's state (order and repetition do not matter).
+2. Ringing or answered: pre-fetch the agent's screen pop (so the pop at answer costs no API request) and keep
+   the verified candidates for the end. No end event after `LoggingSettings.call_timeout_s`: the call is closed
+   with what is known.
+3. Ended: `should_log` decides (internal and missed calls are skipped unless enabled, a voicemail is logged);
+   `panel.calls.choice.choose_record` says which record the Task is about (several matches or none: the review
+   queue).
+4. Exactly one completed Task: the call's Task if the agent's notes created it (or a lost write may have),
+   closed; otherwise created (through an upsert on the external id field when one is configured). Its fields
+   come from panel.calls.logging_rules.
+5. Failures: Salesforce unreachable, a lock, a limit → retry with exponential backoff and full jitter for up to
+   `retry_for_s`; no usable connection → wait for one; anything Salesforce will refuse again → the review queue
+   with the error.
+
+Connections: the agent's own stored token (the Task is then theirs by default); else the integration connection
+with OwnerId set to the agent's User (matched by e-mail or username); else the call waits. Clients come from
+panel.signin.connections.
+
+The settings arrive as a `LoggingSettings` and the pop's `PopSettings` (the lookup, the number's region), read once
+from the configuration and handed down by the job (panel.calls.jobs); nothing here reads the app's configuration.
+The queue, the sweep and the workers are panel.calls.jobs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, select, update
+
+from panel.callers import lookup, picks
+from panel.callers.matching import Candidate
+from panel.calls import ledger
+from panel.calls.choice import ToReview, choose_record
+from panel.calls.ledger import CallRecord, ReviewItem, StoredEvent, as_utc, utcnow
+from panel.calls.logging_rules import (LoggingSettings, TemplateError, close_task_fields, should_log, task_fields,
+                                       task_language, who_and_what, with_timeout_note)
+from panel.calls.retry import backoff_delay, is_transient
+from panel.calls.state import CallState, EndFacts, apply
+from panel.extensions import cache, db
+from panel.phone import is_withheld, parse_caller
+from panel.salesforce import call_tasks, queries
+from panel.salesforce.errors import ReconnectRequired, SalesforceError, SalesforceRequestError, SalesforceUnavailable
+from panel.salesforce.tasks import TaskRejected
+from panel.signin import connections
+from panel.signin.models import UnreadableToken
+
+__all__ = ["BUSY_RETRY_S", "log_call"]
+
+log = logging.getLogger(__name__)
+
+NO_CONNECTION_RETRY_S = 300.0
+BUSY_RETRY_S = 1.0
+# A call's events often arrive in a burst (ringing, answered, ended within a second): the job for a later event
+# waits this long for the one holding the call's lease instead of going back to the queue for a second or more.
+BUSY_WAIT_S = 3.0
+OWNER_CACHE_S = 3600
+TIMEOUT_EVENT_ID = "panel:timeout"
+
+
+class _Retry(Exception):
+    def __init__(self, message: str, *, transient: bool = True, delay: float | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.transient = transient
+        self.delay = delay
+
+
+class _NeedsReview(Exception):
+    def __init__(self, reason: str, candidates: list[dict] | None = None, error: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.candidates = candidates or []
+        self.error = error
+
+
+@dataclass
+class _Connection:
+    """How this call reaches Salesforce: a client, the OwnerId to set (None = the client's own user), and the
+    Agent whose pop cache and picks apply."""
+
+    client: Any
+    owner_id: str | None
+    agent: lookup.Agent
+    language: str | None
+    own: bool
+
+
+def log_call(call_id: str, settings: LoggingSettings, pop_settings: lookup.PopSettings,
+             now: datetime | None = None) -> float | None:
+    """Do what is left for the call. Returns seconds until it should run again, or None when nothing is left."""
+    now = now or utcnow()
+    session = db.session()
+    try:
+        with ledger.call_lease(call_id, ttl_s=settings.lease_ttl_s, wait_s=BUSY_WAIT_S) as record:
+            # Every change to a call's row is made under its lease (here, notes, reviews), so while the job holds
+            # it the row is what the job last wrote: a commit need not expire it and read it back.
+            session.expire_on_commit = False
+            return _advance(record, settings, pop_settings, now)
+    except ledger.CallBusy:
+        return BUSY_RETRY_S
+    finally:
+        session.expire_on_commit = True
+
+
+# Built once (a job runs it for every call). The table, not the entity: an ORM-enabled UPDATE would also look for
+# these rows among the loaded objects.
+_MARK_PROCESSED = update(StoredEvent.__table__).where(
+    StoredEvent.__table__.c.id.in_(bindparam("ids", expanding=True))).values(processed=True)
+
+
+def _advance(record: CallRecord, settings: LoggingSettings, pop_settings: lookup.PopSettings,
+             now: datetime) -> float | None:
+    events = ledger.events_of(record.call_id)
+    state = None
+    for stored in events:
+        state = apply(state, stored.event())
+    if state is None:  # a row made by a note before any event: nothing to log yet
+        db.session.commit()
+        return None
+    _take_facts(record, state)
+    fresh = [stored.id for stored in events if not stored.processed]
+    if fresh:  # none when an earlier job of the call already folded this event in
+        db.session.execute(_MARK_PROCESSED, {"ids": fresh})
+        ledger.touch(record, now)
+    db.session.commit()
+
+    if state.end is None:
+        if now - state.started_at < timedelta(seconds=settings.call_timeout_s):
+            if record.status == "open":
+                _prefetch(record, state, pop_settings)
+            return None
+        state = _timed_out(state)
+        record.timed_out = True
+        record.ended_at = state.end.ended_at
+        db.session.commit()
+    elif record.timed_out and state.end.event_id != TIMEOUT_EVENT_ID:
+        # The real end arrived after the call was closed on its timeout: correct the same Task.
+        record.timed_out = False
+        if record.status in ("logged", "skipped"):
+            record.status = "open"
+        db.session.commit()
+
+    if record.status in ("logged", "skipped"):
+        return None
+    if record.status in ("needs_review", "failed"):
+        if not (record.status == "needs_review" and (record.note_who_id or record.note_what_id)):
+            return None
+        _resolve_open_reviews(record, by=record.agent_email, resolution="agent_note",
+                              record_id=record.note_who_id or record.note_what_id, now=now)
+        record.status = "open"
+        db.session.commit()
+    if record.next_attempt_at is not None and as_utc(record.next_attempt_at) > now:
+        return (as_utc(record.next_attempt_at) - now).total_seconds()
+    return _log(record, state, settings, pop_settings, now)
+
+
+def _take_facts(record: CallRecord, state: CallState) -> None:
+    record.state = json.dumps(state.as_json(), ensure_ascii=False)
+    record.agent_email = state.agent_email.strip().lower()
+    record.direction = state.direction
+    record.external_number = state.external_number
+    record.started_at = state.started_at
+    record.ended_at = state.end.ended_at if state.end else None
+
+
+def _timed_out(state: CallState) -> CallState:
+    """The call's end as far as it is known: when the last event came, answered if it was, talk time so far."""
+    last = max(m for m in (state.ringing_at, state.answered_at, state.details_key[1]) if m is not None)
+    talked = int((last - state.answered_at).total_seconds()) if state.answered_at else 0
+    return replace(state, end=EndFacts(event_id=TIMEOUT_EVENT_ID, ended_at=last, answered=state.answered,
+                                       duration_seconds=max(0, talked)))
+
+
+def _prefetch(record: CallRecord, state: CallState, pop_settings: lookup.PopSettings) -> None:
+    """Ringing or answered: warm the agent's pop and keep its verified candidates for the end. Best effort."""
+    try:
+        connection = _connection(record, own_only=True)
+    except _Retry:
+        return
+    if connection is None:
+        return
+    try:
+        _lookup(record, state, connection, pop_settings)
+        record.warmed = True
+        db.session.commit()
+    except (_Retry, _NeedsReview, SalesforceError):
+        db.session.rollback()
+
+
+def _lookup(record: CallRecord, state: CallState, connection: _Connection,
+            pop_settings: lookup.PopSettings) -> list[Candidate]:
+    """The pop for the call's number as this agent sees it (the cache makes a repeat free); keeps its verified,
+    ranked matches on the call's row and returns them."""
+    record.org_id = record.org_id or connection.agent.org_id
+    if is_withheld(state.external_number):  # nobody to look up
+        record.candidates = "[]"
+        return []
+    result = lookup.pop(connection.agent, state.external_number, lambda: connection.client, settings=pop_settings)
+    if result.state == "unavailable" or result.stale_since is not None:
+        if result.failure == "refused":
+            raise _Retry("Salesforce refused the phone lookup", transient=False)
+        raise _Retry("Salesforce was unreachable for the phone lookup")
+    record.candidates = json.dumps([_candidate_json(card) for card in result.cards], ensure_ascii=False)
+    return _kept_candidates(record)
+
+
+def _candidate_json(card) -> dict:
+    return {"record_id": card.record_id, "record_type": card.record_type, "name": card.name,
+            "company": card.company, "title": card.title, "owner_name": card.owner_name}
+
+
+def _kept_candidates(record: CallRecord) -> list[Candidate]:
+    return [Candidate(record_id=c["record_id"], record_type=c["record_type"], name=c.get("name") or "")
+            for c in json.loads(record.candidates or "[]")]
+
+
+def _log(record: CallRecord, state: CallState, settings: LoggingSettings, pop_settings: lookup.PopSettings,
+         now: datetime, *, own_allowed: bool = True) -> float | None:
+    wanted, reason = should_log(state, settings)
+    if not wanted and record.task_id is None:
+        record.status, record.outcome = "skipped", reason
+        db.session.commit()
+        return None
+    record.outcome = "timed_out" if record.timed_out else (reason if wanted else "notes")
+    connection = None
+    try:
+        connection = _connection(record, own_allowed=own_allowed)
+        if connection is None:
+            raise _Retry("waiting for a Salesforce connection (the agent's or the integration's)",
+                         delay=NO_CONNECTION_RETRY_S)
+        if record.record_id is None and record.task_id is None:
+            _choose(record, state, connection, pop_settings)
+        _write(record, state, connection, settings)
+    except _NeedsReview as needed:
+        return _to_review(record, needed, now)
+    except _Retry as failure:
+        return _retry_or_fail(record, failure, settings, now)
+    except TaskRejected as rejected:
+        return _to_review(record, _NeedsReview("error", error=str(rejected)), now)
+    except ReconnectRequired as error:
+        if connection is not None and connection.own:  # the agent's grant is gone: the integration takes over
+            db.session.rollback()
+            return _log(ledger.find_call(record.call_id), state, settings, pop_settings, now, own_allowed=False)
+        return _retry_or_fail(record, _Retry(f"the Salesforce connection was refused: {error.message}"), settings,
+                              now)
+    except SalesforceUnavailable as error:
+        return _retry_or_fail(record, _Retry(error.message or "Salesforce is unreachable"), settings, now)
+    except SalesforceRequestError as error:
+        return _retry_or_fail(record, _Retry(error.message, transient=is_transient(error.error_code or "")),
+                              settings, now)
+    except (TemplateError, ValueError) as error:
+        return _to_review(record, _NeedsReview("error", error=str(error)), now)
+    record.status, record.logged_at = "logged", now
+    record.attempts, record.first_failure_at, record.next_attempt_at, record.last_error = 0, None, None, None
+    ledger.touch(record, now)
+    db.session.commit()
+    return None
+
+
+def _choose(record: CallRecord, state: CallState, connection: _Connection,
+            pop_settings: lookup.PopSettings) -> None:
+    """The record to log against (panel.calls.choice); several or none go to review."""
+    choice = choose_record(
+        note_record_id=record.note_who_id or record.note_what_id,
+        picked_during_call=picks.call_pick(record.call_id),
+        remembered_pick=_remembered_pick(state, connection, pop_settings.region),
+        matches_seen=None if record.candidates is None else _kept_candidates(record),
+        look_up=lambda: _lookup(record, state, connection, pop_settings))
+    if isinstance(choice, ToReview):
+        raise _NeedsReview(choice.reason, candidates=json.loads(record.candidates or "[]"))
+    record.record_id, record.record_type, record.record_source = choice.record_id, choice.record_type, choice.source
+
+
+def _remembered_pick(state: CallState, connection: _Connection, region: str) -> str | None:
+    """The Id of the record remembered for the caller's number in the agent's org, if any."""
+    number = None if is_withheld(state.external_number) else parse_caller(state.external_number, region)
+    if number is None or not connection.agent.org_id:
+        return None
+    pick = picks.remembered_pick(connection.agent.org_id, number.e164)
+    return pick.record_id if pick else None
+
+
+def _write(record: CallRecord, state: CallState, connection: _Connection, settings: LoggingSettings) -> None:
+    """Exactly one completed Task: close the call's Task when one exists (or may), else create it."""
+    client = connection.client
+    language = task_language(settings, _user_language(connection, settings))
+    if record.task_id is None and record.task_unsure:
+        found = call_tasks.find_by_call_object(client, record.call_id)
+        if found is not None:
+            record.task_id = found.task_id
+        record.task_unsure = False
+        db.session.commit()
+    who_id, what_id = _relation(record)
+    if record.task_id is not None:
+        try:
+            existing = call_tasks.get_task(client, record.task_id)
+        except call_tasks.TaskGone:
+            record.task_id, record.task_closed = None, False
+            db.session.commit()
+        else:
+            repoint = bool(who_id or what_id) and (record.record_source == "reviewer"
+                                                   or not (existing.who_id or existing.what_id))
+            fields = close_task_fields(state, existing_description=existing.description,
+                                       existing_subject=existing.subject, locale=language, settings=settings,
+                                       owner_id=None, who_id=who_id if repoint else None,
+                                       what_id=what_id if repoint else None)
+            if record.timed_out:
+                fields["Description"] = with_timeout_note(fields.get("Description", existing.description),
+                                                          language, settings.call_timeout_s)
+            call_tasks.update_task(client, record.task_id, fields)
+            record.task_closed = True
+            return
+    notes = with_timeout_note(None, language, settings.call_timeout_s) if record.timed_out else None
+    fields = task_fields(state, who_id=who_id, what_id=what_id, owner_id=connection.owner_id, notes=notes,
+                         locale=language, settings=settings)
+    record.task_unsure = True  # written ahead: a lost answer makes the next attempt look before creating
+    db.session.commit()
+    if settings.external_id_field:
+        task_id, created = call_tasks.upsert_task(client, settings.external_id_field, record.call_id, fields)
+        if not created:
+            record.task_id, record.task_unsure = task_id, False
+            db.session.commit()
+            return _write(record, state, connection, settings)
+    else:
+        task_id = call_tasks.create_task(client, fields)
+    record.task_id, record.task_unsure, record.task_closed = task_id, False, True
+
+
+def _user_language(connection: _Connection, settings: LoggingSettings) -> str | None:
+    """The Salesforce language of the user the Task is written for (None when `settings.task_language` decides).
+
+    The integration path learned it with the owner; the agent's own connection asks once an hour, so an agent's
+    Tasks read the same whichever connection wrote them.
+    """
+    if connection.language or not connection.own or settings.task_language:
+        return connection.language
+    key = f"panel:calls:language:{connection.agent.org_id}:{connection.agent.user_id}"
+    language = cache.get(key)
+    if not isinstance(language, str):
+        rows = connection.client.query(queries.user_by_id(connection.agent.user_id)).get("records") or []
+        language = (rows[0].get("LanguageLocaleKey") if rows else None) or ""
+        cache.set(key, language, timeout=OWNER_CACHE_S)
+    return language or None
+
+
+def _relation(record: CallRecord) -> tuple[str | None, str | None]:
+    """(WhoId, WhatId): a reviewer's choice, else the agent's note's, else the chosen record's."""
+    if record.record_source != "reviewer" and (record.note_who_id or record.note_what_id):
+        return record.note_who_id, record.note_what_id
+    if not record.record_id:
+        return None, None
+    return who_and_what(record.record_id)
+
+
+# -- retry or review ------------------------------------------------------------------------------------------------
+
+def _retry_or_fail(record: CallRecord, failure: _Retry, settings: LoggingSettings, now: datetime) -> float | None:
+    db.session.rollback()
+    record = ledger.find_call(record.call_id)
+    record.last_error = failure.message[:2000]
+    if not failure.transient:
+        return _to_review(record, _NeedsReview("error", error=failure.message), now)
+    record.attempts = (record.attempts or 0) + 1
+    record.first_failure_at = record.first_failure_at or now
+    if now - as_utc(record.first_failure_at) > timedelta(seconds=settings.retry_for_s):
+        return _to_review(record, _NeedsReview("error", error=f"gave up retrying: {failure.message}"), now)
+    delay = failure.delay if failure.delay is not None else backoff_delay(
+        record.attempts, base=settings.retry_base_s, cap=settings.retry_cap_s)
+    record.next_attempt_at = now + timedelta(seconds=delay)
+    ledger.touch(record, now)
+    db.session.commit()
+    log.info("call logging deferred (attempt %s, retry in %.1fs): %s", record.attempts, delay, failure.message)
+    return delay
+
+
+def _to_review(record: CallRecord, needed: _NeedsReview, now: datetime) -> None:
+    db.session.rollback()
+    record = ledger.find_call(record.call_id)
+    record.status = "failed" if needed.reason == "error" else "needs_review"
+    record.last_error = needed.error
+    record.next_attempt_at = None
+    if needed.reason != "error":
+        record.candidates = json.dumps(needed.candidates, ensure_ascii=False)
+    has_open = db.session.execute(select(ReviewItem.id).where(ReviewItem.call_id == record.call_id,
+                                                              ReviewItem.resolved_at.is_(None))).first()
+    if not has_open:
+        db.session.add(ReviewItem(call_id=record.call_id, reason=needed.reason, error=needed.error,
+                                  candidates=json.dumps(needed.candidates, ensure_ascii=False), created_at=now))
+    ledger.touch(record, now)
+    db.session.commit()
+    return None
+
+
+def _resolve_open_reviews(record: CallRecord, *, by: str | None, resolution: str, record_id: str | None,
+                          now: datetime) -> None:
+    db.session.execute(update(ReviewItem).where(ReviewItem.call_id == record.call_id,
+                                                ReviewItem.resolved_at.is_(None))
+                       .values(resolved_at=now, resolved_by=by, resolution=resolution,
+                               resolved_record_id=record_id))
+
+
+# -- connections ----------------------------------------------------------------------------------------------------
+
+def _connection(record: CallRecord, *, own_only: bool = False, own_allowed: bool = True) -> _Connection | None:
+    """The agent's own connection, else (unless `own_only`) the integration's with the agent as owner.
+
+    None when neither exists: the call waits. A refused agent token is the caller's cue to try again with
+    `own_allowed=False`.
+    """
+    email = (record.agent_email or "").strip().lower()
+    own = connections.agent_connection(email) if own_allowed and email else None
+    if own is not None:
+        try:
+            client = connections.agent_client(own, session=db.session)  # see agent_client: the job's own session
+        except UnreadableToken:
+            client = None
+        if client is not None:
+            return _Connection(client=client, owner_id=None, own=True, language=None,
+                               agent=lookup.Agent(org_id=own.org_id, user_id=own.user_id, name=own.name))
+    if own_only:
+        return None
+    try:
+        client, org_id = connections.integration_client()
+    except SalesforceUnavailable:
+        raise
+    except SalesforceError as error:
+        log.warning("the integration connection is unavailable: %s", error.message)
+        return None
+    owner = _owner(client, org_id, email)
+    return _Connection(client=client, owner_id=owner["Id"], own=False, language=owner.get("LanguageLocaleKey"),
+                       agent=lookup.Agent(org_id=org_id, user_id=owner["Id"], name=owner.get("Name")))
+
+
+def _owner(client, org_id: str, login: str) -> dict:
+    """The agent's Salesforce User (Id, Name, LanguageLocaleKey), remembered for an hour."""
+    key = f"panel:calls:owner:{org_id}:{login}"
+    owner = cache.get(key)
+    if isinstance(owner, dict):
+        return owner
+    rows = (client.query(queries.call_owner_by_login(login)).get("records") or []) if login else []
+    exact = [row for row in rows if (row.get("Email") or "").lower() == login] or rows
+    if not exact:
+        raise _Retry(f"no active Salesforce user has the e-mail or username {login or '(none)'}; "
+                     f"the Task needs an owner", transient=False)
+    owner = {"Id": exact[0]["Id"], "Name": exact[0].get("Name"),
+             "LanguageLocaleKey": exact[0].get("LanguageLocaleKey")}
+    cache.set(key, owner, timeout=OWNER_CACHE_S)
+    return owner
