@@ -10,12 +10,13 @@ from __future__ import annotations
 import os
 from typing import Any, Mapping
 
-from flask import Flask, current_app
+from flask import Flask, current_app, request
 from flask_babel import get_locale
 
 from panel import config as panel_config
 from panel import logs
 from panel.extensions import babel, cache, csrf, db, select_locale
+from panel.salesforce import task_statuses
 
 __all__ = ["create_app"]
 
@@ -32,6 +33,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config.update(test_config)
     os.makedirs(app.instance_path, exist_ok=True)
     oauth_settings = panel_config.finalize(app.config, app.instance_path)
+    task_statuses.configure(open_status=app.config["PANEL_TASK_OPEN_STATUS"],
+                            done_status=app.config["PANEL_TASK_DONE_STATUS"])
 
     from panel.signin.models import make_token_cipher
 
@@ -91,9 +94,17 @@ def _security_headers_for(config) -> tuple[tuple[str, str], ...]:
             ("Referrer-Policy", "strict-origin-when-cross-origin"))
 
 
+# Where answers hold callers' data or a session (the pop, its task fragments, the review queue, sign-in): never kept
+# by a browser's cache, its back button or a proxy, whatever the view or error handler answered.
+NO_STORE_PREFIXES = ("/panel", "/review", "/embed", "/auth")
+
+
 def _security_headers(response):
     """Every answer carries them; a view with different needs (the demo dialer frames the panel) sets its own
-    policy first."""
+    policy first. Every answer under `NO_STORE_PREFIXES` says `Cache-Control: no-store`."""
     for name, value in current_app.extensions["panel.security_headers"]:
         response.headers.setdefault(name, value)
+    path = request.path
+    if any(path == prefix or path.startswith(prefix + "/") for prefix in NO_STORE_PREFIXES):
+        response.headers["Cache-Control"] = "no-store"
     return response

@@ -8,6 +8,11 @@ The environment variable names are a contract (see README.md, "Configuration"). 
   and kept in the instance folder, the webhook secret is the documented `local-webhook-secret`.
 - set: a real org or sandbox. Secrets must come from the environment; the app refuses to start without them.
 
+Agents sign in at `SALESFORCE_LOGIN_URL`; the integration user's token comes from the org's My Domain
+(`SALESFORCE_MY_DOMAIN_URL`, by default the login URL when that is a My Domain), and the JWT bearer assertion is
+addressed to the login server (`SALESFORCE_JWT_AUDIENCE`, by default login.salesforce.com, or test.salesforce.com for
+a sandbox): panel.salesforce.oauth says why they differ.
+
 `ConfigError` says which variable is wrong and what it should look like.
 """
 
@@ -23,7 +28,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 
-from panel.salesforce.oauth import DEFAULT_SCOPE, OAuthSettings
+from panel.salesforce.oauth import DEFAULT_SCOPE, OAuthSettings, default_jwt_audience, is_login_server
 
 LOCAL_CLIENT_ID = "panel-local"
 LOCAL_CLIENT_SECRET = "panel-local-secret"
@@ -36,18 +41,22 @@ SECRET_KEY_FILE = "secret_key"
 DEFAULTS: dict[str, Any] = {
     "SECRET_KEY": None,
     "SALESFORCE_LOGIN_URL": None,
+    "SALESFORCE_MY_DOMAIN_URL": None,
     "SALESFORCE_CLIENT_ID": None,
     "SALESFORCE_CLIENT_SECRET": None,
     "SALESFORCE_API_VERSION": "62.0",
     "SALESFORCE_SCOPE": DEFAULT_SCOPE,
     "SALESFORCE_JWT_USERNAME": None,
     "SALESFORCE_JWT_PRIVATE_KEY": None,
+    "SALESFORCE_JWT_AUDIENCE": None,
     "DATABASE_URL": None,
     "REDIS_URL": None,
     "PANEL_TOKEN_KEY": None,
     "PANEL_WEBHOOK_SECRET": None,
     "PANEL_WEBHOOK_PREVIOUS_SECRET": None,
     "PANEL_DEFAULT_REGION": "JP",
+    "PANEL_TASK_OPEN_STATUS": None,
+    "PANEL_TASK_DONE_STATUS": None,
     "PANEL_TIMEZONE": "Asia/Tokyo",
     "PANEL_FRAME_ANCESTORS": None,
     "PANEL_REVIEWERS": None,
@@ -74,15 +83,18 @@ DEFAULTS: dict[str, Any] = {
     "BABEL_DEFAULT_LOCALE": "ja",
 }
 
-_STRINGS = ("SECRET_KEY", "SALESFORCE_LOGIN_URL", "SALESFORCE_CLIENT_ID", "SALESFORCE_CLIENT_SECRET",
-            "SALESFORCE_API_VERSION", "SALESFORCE_SCOPE", "SALESFORCE_JWT_USERNAME", "DATABASE_URL", "REDIS_URL",
+_STRINGS = ("SECRET_KEY", "SALESFORCE_LOGIN_URL", "SALESFORCE_MY_DOMAIN_URL", "SALESFORCE_CLIENT_ID",
+            "SALESFORCE_CLIENT_SECRET", "SALESFORCE_API_VERSION", "SALESFORCE_SCOPE", "SALESFORCE_JWT_USERNAME",
+            "SALESFORCE_JWT_AUDIENCE", "DATABASE_URL", "REDIS_URL",
             "PANEL_TOKEN_KEY", "PANEL_WEBHOOK_SECRET", "PANEL_WEBHOOK_PREVIOUS_SECRET", "PANEL_DEFAULT_REGION",
             "PANEL_TIMEZONE", "PANEL_FRAME_ANCESTORS", "PANEL_REVIEWERS", "PANEL_ADMINS",
             # a separate `python -m panel.worker` must reach the local org and the queue `make run` uses
-            "LOCALORG_URL", "PANEL_JOBS_SQLITE")
+            "LOCALORG_URL", "PANEL_JOBS_SQLITE",
+            # Task statuses (API names) the panel writes; unset: the org's own (panel.salesforce.task_statuses)
+            "PANEL_TASK_OPEN_STATUS", "PANEL_TASK_DONE_STATUS")
 # Read here so that a bad value stops the start instead of being ignored later (see _check for their rules).
 _CHECKED_STRINGS = ("PANEL_MATCH_PRIORITY", "PANEL_TASK_LANGUAGE", "PANEL_CALL_EXTERNAL_ID_FIELD",
-                    "PANEL_TASK_SUBJECT_TEMPLATE")
+                    "PANEL_TASK_SUBJECT_TEMPLATE", "PANEL_PHONE_FIELDS")
 _NUMBERS = {"PANEL_LOCALORG_SEARCH_LAG_S": float, "PANEL_LOCALORG_LATENCY_MS": int, "PANEL_POP_CACHE_TTL_S": int,
             "PANEL_POP_LAST_KNOWN_TTL_S": int, "PANEL_SEARCH_LAG_S": int, "PANEL_CALL_RETRY_FOR_S": float,
             "PANEL_CALL_TIMEOUT_S": float, "PANEL_POP_TIMEOUT_S": float,
@@ -151,9 +163,11 @@ def finalize(config: MutableMapping[str, Any], instance_path: str) -> OAuthSetti
         config["PANEL_REVIEWERS"] = config.get("PANEL_REVIEWERS") or LOCAL_REVIEWERS
         config["PANEL_FRAME_ANCESTORS"] = config.get("PANEL_FRAME_ANCESTORS") or LOCAL_FRAME_ANCESTORS
         login_url = config["LOCALORG_URL"]
+        my_domain_url = config.get("SALESFORCE_MY_DOMAIN_URL") or login_url
     else:
         login_url = _login_url(config["SALESFORCE_LOGIN_URL"])
         config["SALESFORCE_LOGIN_URL"] = login_url
+        my_domain_url = config.get("SALESFORCE_MY_DOMAIN_URL") or (None if is_login_server(login_url) else login_url)
         for name, why in (("SECRET_KEY", "it signs sessions and encrypts the stored Salesforce tokens"),
                           ("SALESFORCE_CLIENT_ID", "it is the connected app's consumer key"),
                           ("PANEL_WEBHOOK_SECRET", "it authenticates call events from the dialer")):
@@ -164,6 +178,11 @@ def finalize(config: MutableMapping[str, Any], instance_path: str) -> OAuthSetti
     config["PANEL_ADMINS"] = _split(config.get("PANEL_ADMINS"), ",", lower=True) or config["PANEL_REVIEWERS"]
     config["PANEL_FRAME_ANCESTORS"] = _split(config.get("PANEL_FRAME_ANCESTORS"), " ")
     _check(config)
+    my_domain_url = _my_domain_url(my_domain_url) if my_domain_url else None
+    config["SALESFORCE_MY_DOMAIN_URL"] = my_domain_url
+    audience = config.get("SALESFORCE_JWT_AUDIENCE")
+    config["SALESFORCE_JWT_AUDIENCE"] = _jwt_audience(audience) if audience else default_jwt_audience(
+        login_url, my_domain_url)
     config.setdefault("SQLALCHEMY_DATABASE_URI", database_uri(config.get("DATABASE_URL"), instance_path))
     if not _in_memory(config["SQLALCHEMY_DATABASE_URI"]):
         config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_size": max(1, int(config["PANEL_DB_POOL_SIZE"])),
@@ -178,7 +197,8 @@ def finalize(config: MutableMapping[str, Any], instance_path: str) -> OAuthSetti
                          client_secret=config.get("SALESFORCE_CLIENT_SECRET"),
                          api_version=config["SALESFORCE_API_VERSION"], scope=config["SALESFORCE_SCOPE"],
                          jwt_username=config.get("SALESFORCE_JWT_USERNAME"),
-                         jwt_private_key=config.get("SALESFORCE_JWT_PRIVATE_KEY"))
+                         jwt_private_key=config.get("SALESFORCE_JWT_PRIVATE_KEY"),
+                         my_domain_url=my_domain_url, jwt_audience=config["SALESFORCE_JWT_AUDIENCE"])
 
 
 def _split(value: Any, separator: str, *, lower: bool = False) -> tuple[str, ...]:
@@ -188,12 +208,39 @@ def _split(value: Any, separator: str, *, lower: bool = False) -> tuple[str, ...
 
 
 def _login_url(value: str) -> str:
-    parts = urlsplit(value)
-    loopback = parts.hostname == "localhost" or _is_loopback_ip(parts.hostname)
-    if parts.scheme not in ("https", "http") or not parts.hostname or (parts.scheme == "http" and not loopback):
+    if not _salesforce_url(value):
         raise ConfigError(f"SALESFORCE_LOGIN_URL must be an https URL such as https://login.salesforce.com, "
                           f"https://test.salesforce.com or https://MyDomain.my.salesforce.com, not {value!r}")
     return value.rstrip("/")
+
+
+def _my_domain_url(value: str) -> str:
+    """Where the integration user's token is requested: the org's My Domain, since the client credentials flow is
+    not served by login.salesforce.com or test.salesforce.com (help.salesforce.com/s/articleView?id=000886201)."""
+    if not _salesforce_url(value) or is_login_server(value):
+        raise ConfigError(f"SALESFORCE_MY_DOMAIN_URL must be the org's My Domain URL, such as "
+                          f"https://MyDomainName.my.salesforce.com (a sandbox: "
+                          f"https://MyDomainName--SandboxName.sandbox.my.salesforce.com), not {value!r}: "
+                          f"login.salesforce.com and test.salesforce.com do not serve the client credentials flow")
+    return value.rstrip("/")
+
+
+def _jwt_audience(value: str) -> str:
+    """The JWT bearer assertion's `aud`: the login server or an Experience Cloud site, never a My Domain
+    (help.salesforce.com, remoteaccess_oauth_jwt_flow.htm)."""
+    host = (urlsplit(value).hostname or "").lower()
+    if not value.startswith("https://") or not host or host.endswith(".my.salesforce.com"):
+        raise ConfigError(f"SALESFORCE_JWT_AUDIENCE must be https://login.salesforce.com, https://test.salesforce.com "
+                          f"(a sandbox) or an Experience Cloud site URL, not {value!r}: Salesforce refuses an "
+                          f"assertion addressed to a My Domain (invalid_grant: audience is invalid)")
+    return value.rstrip("/")
+
+
+def _salesforce_url(value: str) -> bool:
+    """https, or http to this machine (a separately run local org)."""
+    parts = urlsplit(value)
+    loopback = parts.hostname == "localhost" or _is_loopback_ip(parts.hostname)
+    return parts.scheme in ("https", "http") and bool(parts.hostname) and (parts.scheme == "https" or loopback)
 
 
 def _is_loopback_ip(host: str | None) -> bool:
@@ -230,6 +277,14 @@ def _check(config: MutableMapping[str, Any]) -> None:
             raise ConfigError(f"PANEL_MATCH_PRIORITY must list {', '.join(_MATCH_TYPES)} (each at most once, "
                               f"comma-separated, in the order to prefer), not {priority!r}")
         config["PANEL_MATCH_PRIORITY"] = tuple(named)  # parsed once here, not on every pop
+    phone_fields = config.get("PANEL_PHONE_FIELDS")
+    if isinstance(phone_fields, str):
+        named = [part.strip() for part in phone_fields.split(",") if part.strip()]
+        if not named or any(name.partition(".")[0] not in _MATCH_TYPES
+                            or not _FIELD_API_NAME.match(name.partition(".")[2]) for name in named):
+            raise ConfigError(f"PANEL_PHONE_FIELDS must list phone fields as Object.Field (Object one of "
+                              f"{', '.join(_MATCH_TYPES)}, comma-separated), not {phone_fields!r}")
+        config["PANEL_PHONE_FIELDS"] = tuple(named)  # parsed once here, not on every pop
     language = config.get("PANEL_TASK_LANGUAGE")
     if language and language not in ("ja", "en"):
         raise ConfigError(f"PANEL_TASK_LANGUAGE must be ja or en (or unset: each agent's language), not {language!r}")

@@ -4,7 +4,9 @@
   request gets 401 with `HX-Redirect`, so htmx navigates the whole sidebar instead of swapping a login page
   into a fragment.
 - `SalesforceUnavailable`: 503 with the error partial ("try again"); other Salesforce errors: 502 with what
-  Salesforce said. Never a 500.
+  Salesforce said, except `API_DISABLED_FOR_ORG` (an edition without API access, or a user without "API Enabled":
+  REST API Developer Guide, "Supported Editions and Required Permissions"), which says so in words an admin acts
+  on (`API_DISABLED_MESSAGE`, also the pop's). Never a 500.
 - `panel.web.BadInput` (a parameter the panel's own pages never send wrong): 400 naming the field, unless the
   blueprint answers it with a fragment of its own (the pop, the tasks).
 - CSRF failures: 400 saying the form expired; oversized bodies: 413; other HTTP errors keep their status.
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 from flask import Flask, current_app, redirect, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 
@@ -23,7 +26,13 @@ from panel.salesforce.errors import ReconnectRequired, SalesforceError, Salesfor
 from panel.signin.session import SignedOut, forget_current_tokens
 from panel.web import BadInput, is_htmx, page_or_fragment
 
-__all__ = ["register_error_handlers", "render_error"]
+__all__ = ["API_DISABLED_FOR_ORG", "API_DISABLED_MESSAGE", "register_error_handlers", "render_error"]
+
+API_DISABLED_FOR_ORG = "API_DISABLED_FOR_ORG"
+API_DISABLED_MESSAGE = _l("Salesforce refuses the panel's requests: this org's edition does not include API access "
+                          "(Professional Edition without the API add-on, or Essentials), or your user lacks the "
+                          "“API Enabled” permission. The panel cannot work without it: ask your Salesforce "
+                          "administrator to add API access to the org or the permission to your user.")
 
 
 def render_error(message: str, status: int, *, retry: bool = False, field: str | None = None):
@@ -66,6 +75,8 @@ def _unavailable(error: SalesforceUnavailable):
 
 def _refused(error: SalesforceError):
     current_app.logger.warning("Salesforce refused a request: %s (%s)", error.message, error.error_code)
+    if error.error_code == API_DISABLED_FOR_ORG:
+        return render_error(str(API_DISABLED_MESSAGE), 502)
     return render_error(_("Salesforce refused the request: %(message)s", message=error.message), 502)
 
 

@@ -25,6 +25,7 @@ from tests.conftest import sign_in
 from panel.calls.signing import signature_headers
 from panel.config import LOCAL_WEBHOOK_SECRET
 from panel.localorg.seed import IDS
+from panel.salesforce.ids import record_key
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
 fuzz = settings(max_examples=EXAMPLES, deadline=None, derandomize=bool(os.environ.get("CI")), database=None,
@@ -53,6 +54,8 @@ text_value = st.one_of(any_text, tricky_text, surrogate_text, extreme_dates)
 record_ids = st.one_of(st.sampled_from(sorted(IDS.values())), st.sampled_from(["", "003", "003000000000000",
                                                                                 "00Q5g000000000VEAQX", "001'--"]),
                        st.text(alphabet="0123456789abcdefABCDEFQ", min_size=1, max_size=20))
+TASK_IDS = {value for key, value in IDS.items() if key.startswith("task.")}
+record_ids = st.one_of(record_ids, st.sampled_from(sorted(TASK_IDS)))
 record_types = st.one_of(st.sampled_from(["Contact", "Lead", "Account", "Opportunity", "Task", "User", ""]),
                          any_text)
 json_scalars = st.one_of(st.none(), st.booleans(), st.integers(min_value=-2**70, max_value=2**70),
@@ -97,6 +100,32 @@ def agent(app, client, localorg):
     app.config["WTF_CSRF_ENABLED"] = False  # CSRF has its own tests; here the inputs must reach the handlers
     sign_in(client, localorg)
     return client
+
+
+# Call ids no form of this agent's may tie anything to: another agent's call, and one no event has named.
+OTHERS_CALL, UNKNOWN_CALL = "call-of-agent2", "call-never-reported"
+foreign_calls = st.sampled_from([OTHERS_CALL, UNKNOWN_CALL])
+
+
+@pytest.fixture
+def others_call(agent):
+    """A call the dialer reported for agent2@example.com: the signed-in agent may see its pop, never act on it."""
+    from calls_support import Dialer
+
+    dialer = Dialer(agent, OTHERS_CALL, number="06-6123-4567", agent="agent2@example.com")
+    dialer.send(dialer.ringing(), dialer.answered())
+    return OTHERS_CALL
+
+
+def record_keys(*record_ids) -> set[str]:
+    return {record_key(value) for value in record_ids if isinstance(value, str) and value}
+
+
+def takes_no_foreign_call(fields: dict, response) -> None:
+    """A form naming a call that is not the agent's is never accepted (a 403, 409 or an earlier 4xx)."""
+    named = {str(fields.get(name, "")).strip() for name in ("call_id", "active_call_id")}
+    if named & {OTHERS_CALL, UNKNOWN_CALL}:
+        assert not 200 <= response.status_code < 300, (fields, response.status_code)
 
 
 @pytest.fixture
@@ -219,18 +248,25 @@ def test_any_panel_query_answers_without_a_server_error(agent, params, htmx):
 
 @fuzz
 @given(fields=form({"record_id": record_ids, "phone": text_value, "record_type": record_types,
-                    "call_id": text_value}))
+                    "call_id": st.one_of(foreign_calls, text_value)}))
 # found by this test: an 18-character Id whose case suffix does not match reached Salesforce (MALFORMED_ID, a 502)
 @example(fields={"record_id": "0123456789abcdeQQQ", "phone": "03-1234-5678", "record_type": "Contact"})
-def test_any_pick_answers_without_a_server_error(agent, fields):
-    explains_itself(post_form(agent, "/panel/pick", fields))
+@example(fields={"record_id": IDS["contact.yoshida_aya"], "phone": "06-6123-4567", "call_id": OTHERS_CALL})
+def test_any_pick_answers_without_a_server_error(agent, others_call, fields):
+    response = post_form(agent, "/panel/pick", fields)
+    explains_itself(response)
+    takes_no_foreign_call(fields, response)
 
 
 @fuzz
 @given(fields=form({"record_type": record_types, "LastName": text_value, "FirstName": text_value,
-                    "Company": text_value, "Title": text_value, "Email": text_value, "Phone": text_value}))
-def test_any_quick_create_answers_without_a_server_error(agent, fields):
-    explains_itself(post_form(agent, "/panel/records", fields))
+                    "Company": text_value, "Title": text_value, "Email": text_value, "Phone": text_value,
+                    "call_id": st.one_of(foreign_calls, text_value)}))
+@example(fields={"record_type": "Contact", "LastName": "横取り", "Phone": "03-9999-0000", "call_id": OTHERS_CALL})
+def test_any_quick_create_answers_without_a_server_error(agent, others_call, fields):
+    response = post_form(agent, "/panel/records", fields)
+    explains_itself(response)
+    takes_no_foreign_call(fields, response)
 
 
 @fuzz
@@ -285,20 +321,32 @@ def test_any_task_view_answers_without_a_server_error(agent, record_id, view, pa
 
 task_form = {"subject": text_value, "due_date": st.one_of(st.just("2026-12-01"), text_value),
              "notes": text_value, "closed": st.one_of(st.just("1"), text_value), "record_type": record_types,
-             "record_id": record_ids, "call_id": text_value, "active_call_id": text_value, "what_id": record_ids}
+             "record_id": record_ids, "call_id": st.one_of(foreign_calls, text_value),
+             "active_call_id": st.one_of(foreign_calls, text_value), "what_id": record_ids}
 
 
 @fuzz
 @given(record_id=record_ids, fields=form(task_form))
-def test_any_new_task_answers_without_a_server_error(agent, record_id, fields):
-    explains_itself(post_form(agent, f"/panel/records/{quote(record_id, safe='')}/tasks", fields))
+@example(record_id=IDS["contact.yamada_taro"], fields={"record_type": "Contact", "subject": "横取り",
+                                                       "call_id": OTHERS_CALL, "active_call_id": OTHERS_CALL})
+def test_any_new_task_answers_without_a_server_error(agent, others_call, record_id, fields):
+    response = post_form(agent, f"/panel/records/{quote(record_id, safe='')}/tasks", fields)
+    explains_itself(response)
+    takes_no_foreign_call(fields, response)
 
 
 @fuzz
 @given(task_id=record_ids, done=st.booleans(), fields=form(task_form))
-def test_any_task_edit_answers_without_a_server_error(agent, task_id, done, fields):
+@example(task_id=IDS["task.sakura_demo"], done=True, fields={"record_id": IDS["contact.yamada_taro"],
+                                                             "record_type": "Contact"})
+def test_any_task_edit_answers_without_a_server_error(agent, sf, task_id, done, fields):
     path = f"/panel/tasks/{quote(task_id, safe='')}" + ("/done" if done else "")
-    explains_itself(post_form(agent, path, fields))
+    before = sf.Task.get(task_id) if task_id in TASK_IDS else None
+    response = post_form(agent, path, fields)
+    explains_itself(response)
+    if before is not None and 200 <= response.status_code < 300:  # changed only through the Task's own record
+        assert record_keys(fields.get("record_id")) & record_keys(before["WhoId"], before["WhatId"],
+                                                                 before["AccountId"]), (fields, before)
 
 
 # -- the review queue -----------------------------------------------------------------------------------------------

@@ -192,12 +192,17 @@ def made_by_the_previous_version(engine) -> None:
     """What a deployment of the last version before migrations holds: its tables from `create_all`, with data."""
     PREVIOUS_VERSION.create_all(engine)
     with engine.begin() as connection:
-        connection.execute(PREVIOUS_VERSION.tables["salesforce_connections"].insert().values(
-            org_id="00D000000000001", user_id="005000000000001", instance_url="https://example.my.salesforce.com",
-            access_token_encrypted="gAAAA-token", created_at=sqlalchemy.func.now(), updated_at=sqlalchemy.func.now()))
+        add_a_signed_in_user(connection)
         connection.execute(PREVIOUS_VERSION.tables["calls"].insert().values(
             call_id="call-before-the-upgrade", status="open", timed_out=False, warmed=False, task_closed=False,
             task_unsure=False, attempts=0, created_at=sqlalchemy.func.now(), updated_at=sqlalchemy.func.now()))
+
+
+def add_a_signed_in_user(connection) -> None:
+    """A user's connection row holding a token, as every version has kept it."""
+    connection.execute(PREVIOUS_VERSION.tables["salesforce_connections"].insert().values(
+        org_id="00D000000000001", user_id="005000000000001", instance_url="https://example.my.salesforce.com",
+        access_token_encrypted="gAAAA-token", created_at=sqlalchemy.func.now(), updated_at=sqlalchemy.func.now()))
 
 
 def recorded_revisions(engine) -> tuple[str, ...]:
@@ -208,6 +213,15 @@ def recorded_revisions(engine) -> tuple[str, ...]:
 def differences_from_the_models(engine) -> list:
     with engine.connect() as connection:
         return compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}), db.metadata)
+
+
+def upgraded_with_the_command(app, engine) -> None:
+    """`flask --app app db upgrade` succeeds and leaves the database at the head, matching the models."""
+    upgraded = app.test_cli_runner().invoke(args=["db", "upgrade"])
+    assert upgraded.exit_code == 0, upgraded.output
+    migrations.require_current(app)
+    assert recorded_revisions(engine) == HEADS
+    assert differences_from_the_models(engine) == []
 
 
 def schema_of(engine) -> dict:
@@ -269,12 +283,8 @@ def test_a_database_the_previous_version_made_upgrades_in_place_with_the_command
     with pytest.raises(migrations.SchemaNotCurrent, match="flask --app app db upgrade"):
         migrations.require_current(app)
 
-    upgraded = app.test_cli_runner().invoke(args=["db", "upgrade"])
+    upgraded_with_the_command(app, engine)
 
-    assert upgraded.exit_code == 0, upgraded.output
-    migrations.require_current(app)
-    assert recorded_revisions(engine) == HEADS
-    assert differences_from_the_models(engine) == []
     with engine.connect() as connection:
         assert connection.exec_driver_sql("SELECT call_id FROM calls").scalars().all() == ["call-before-the-upgrade"]
         assert connection.exec_driver_sql(
@@ -389,3 +399,36 @@ def test_the_processes_that_serve_refuse_a_database_the_command_has_not_upgraded
     consumer = worker.build_consumer(1)
     with consumer.huey.flask_app.app_context():
         db.engine.dispose()
+
+
+# -- the revisions after the baseline --------------------------------------------------------------------------------
+
+SESSIONS_REVISION = "0003_panel_sessions"
+
+
+def test_the_sessions_revision_upgrades_the_revision_before_it_in_place(database_url, panel_app, engine_for):
+    """A deployment at the revision before server-side sessions, with a signed-in user, gets `panel_sessions` from
+    the command; its rows stay (the user's old cookie names no session, so they sign in again), and the revision
+    goes back down as cleanly."""
+    previous = ScriptDirectory(migrations.DIRECTORY).get_revision(SESSIONS_REVISION).down_revision
+    app = panel_app(database_url)
+    engine = engine_for(database_url)
+    with app.app_context():
+        config = migrations.migrate.get_config()
+        command.downgrade(config, previous)
+    assert recorded_revisions(engine) == (previous,)
+    assert "panel_sessions" not in sqlalchemy.inspect(engine).get_table_names()
+    with engine.begin() as connection:
+        add_a_signed_in_user(connection)
+
+    upgraded_with_the_command(app, engine)
+
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM panel_sessions").scalar() == 0
+        assert connection.exec_driver_sql(
+            "SELECT access_token_encrypted FROM salesforce_connections").scalars().all() == ["gAAAA-token"]
+
+    with app.app_context():
+        command.downgrade(config, previous)
+    assert "panel_sessions" not in sqlalchemy.inspect(engine).get_table_names()
+    assert recorded_revisions(engine) == (previous,)

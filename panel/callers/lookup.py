@@ -32,10 +32,11 @@ from panel.callers.matching import DEFAULT_PRIORITY, Candidate, decide, rank, sa
 from panel.phone import (PhoneNumber, display, is_withheld, parse_caller, recent_change_patterns, search_terms,
                          sosl_find_clause)
 from panel.salesforce import contacts
-from panel.salesforce.contacts import ContactCard, CreateRejected, Match
+from panel.salesforce.contacts import ContactCard, CreateRejected, DuplicatesDetected, Match
+from panel.errors import API_DISABLED_FOR_ORG
 from panel.salesforce.errors import ReconnectRequired, SalesforceError, SalesforceRequestError, SalesforceUnavailable
 from panel.salesforce.ids import record_key
-from panel.salesforce.queries import NOTHING_HIDDEN
+from panel.salesforce.queries import STANDARD, PopFields
 
 __all__ = [
     "Agent",
@@ -46,12 +47,14 @@ __all__ = [
     "card_for_record",
     "invalidate_pop",
     "manual_search",
+    "one_per_person",
     "phone_lines",
     "pick_record",
     "pop",
     "quick_create",
     "warm_pop",
     "CreateRejected",
+    "DuplicatesDetected",
 ]
 
 DEFAULT_CACHE_TTL_S = 60
@@ -81,6 +84,7 @@ class PopSettings:
     last_known_ttl_s: int = DEFAULT_LAST_KNOWN_TTL_S  # PANEL_POP_LAST_KNOWN_TTL_S
     search_lag_s: int = DEFAULT_SEARCH_LAG_S  # PANEL_SEARCH_LAG_S
     timeout_s: float = DEFAULT_POP_TIMEOUT_S  # PANEL_POP_TIMEOUT_S
+    phone_fields: tuple[str, ...] = ()  # PANEL_PHONE_FIELDS: "Object.Field" the pop keeps to; () keeps every one
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> "PopSettings":
@@ -90,7 +94,8 @@ class PopSettings:
                    last_known_ttl_s=_at_least_one(config.get("PANEL_POP_LAST_KNOWN_TTL_S"),
                                                   DEFAULT_LAST_KNOWN_TTL_S),
                    search_lag_s=_at_least_one(config.get("PANEL_SEARCH_LAG_S"), DEFAULT_SEARCH_LAG_S),
-                   timeout_s=float(config.get("PANEL_POP_TIMEOUT_S") or DEFAULT_POP_TIMEOUT_S))
+                   timeout_s=float(config.get("PANEL_POP_TIMEOUT_S") or DEFAULT_POP_TIMEOUT_S),
+                   phone_fields=tuple(config.get("PANEL_PHONE_FIELDS") or ()))
 
 
 def _at_least_one(value, default: int) -> int:
@@ -121,6 +126,9 @@ class Snapshot:
     fetched_at: datetime
     # Records read by Id alongside the lookup (the remembered pick) that turned out not to have the number.
     without_number: frozenset[str] = frozenset()
+    # Search hits none of whose phone fields read has the number: in an org not described yet, the sign of phone
+    # fields the pop does not know (custom ones) — see `_org_fields`.
+    unverified_hits: int = 0
 
 
 @dataclass(frozen=True)
@@ -129,7 +137,8 @@ class PopResult:
 
     `card` is set for the "card" state (one match, or the remembered pick among several); `cards` is every
     verified record in display order. `stale_since` is set when Salesforce failed and this is the last known
-    answer; `failure` says what went wrong for the "unavailable" state ("unreachable" or "refused").
+    answer; `failure` says what went wrong for the "unavailable" state ("unreachable", "refused", or
+    "api_disabled": the org's edition has no API access, API_DISABLED_FOR_ORG).
     """
 
     state: PopState
@@ -232,21 +241,21 @@ def _candidate(card: ContactCard) -> Candidate:
 
 
 def _fetch(client, number: PhoneNumber, settings: PopSettings, check: tuple[str, str] | None = None,
-           hidden: frozenset[str] = NOTHING_HIDDEN) -> Snapshot:
+           fields: PopFields = STANDARD) -> Snapshot:
     """Two API requests sent at once, so the lookup waits for one round trip: the SOSL search for the number
     (every card field but the opportunities) and one composite with the recently changed records.
 
     `check` is a (record type, Id) read in the same composite to learn whether it still has the number: the
-    remembered pick, which the search no longer returns once someone changed the record's phone. `hidden` are
-    fields field-level security hides from the user (see `_hiding`).
+    remembered pick, which the search no longer returns once someone changed the record's phone. `fields` is what
+    the user's org lets the statements name (see `_org_fields`).
     """
     ids = {check[0]: [check[1]]} if check is not None and check[0] in contacts.PHONE_FIELDS else {}
     lag = settings.search_lag_s
     fetched_at = datetime.now(timezone.utc)
     found, changed = _both(
-        lambda: contacts.search_cards(client, sosl_find_clause(search_terms(number)), hidden=hidden),
+        lambda: contacts.search_cards(client, sosl_find_clause(search_terms(number)), fields=fields),
         lambda: contacts.fetch_cards(client, ids=ids, changed_since=fetched_at - timedelta(seconds=lag),
-                                     phone_patterns=recent_change_patterns(number), hidden=hidden))
+                                     phone_patterns=recent_change_patterns(number), fields=fields))
     # A record both found and recently changed is taken from the composite: it has its opportunities.
     by_id = {record_key(card.record_id): card for card in found}
     by_id.update({record_key(card.record_id): card for card in changed})
@@ -255,40 +264,83 @@ def _fetch(client, number: PhoneNumber, settings: PopSettings, check: tuple[str,
     kept = {record_key(c.record_id) for c in ordered}
     lost = frozenset(record_key(card.record_id) for card in changed
                      if check is not None and same_record(card.record_id, check[1])) - kept
-    return Snapshot(e164=number.e164, cards=tuple(by_id[record_key(c.record_id)] for c in ordered),
-                    fetched_at=fetched_at, without_number=lost)
+    unverified = sum(1 for card in found if record_key(card.record_id) not in kept)
+    cards = [by_id[record_key(c.record_id)] for c in ordered]
+    if not fields.described and _maybe_person_contacts(cards):
+        unverified += 1  # maybe a person account and its person contact, which only describe tells apart
+    return Snapshot(e164=number.e164, cards=tuple(one_per_person(cards)), fetched_at=fetched_at,
+                    without_number=lost, unverified_hits=unverified)
+
+
+_Record = TypeVar("_Record", ContactCard, Match)
+
+
+def one_per_person(records: list[_Record]) -> list[_Record]:
+    """`records` without the person contacts whose person account is among them: in an org with Person Accounts
+    the two are one person (SOAP API Developer Guide, "Person Account Record Types"), shown and logged as the
+    account (its Task's WhoId is the person contact)."""
+    accounts = {record_key(r.record_id) for r in records if r.record_type == "Account"}
+    return [r for r in records
+            if not (r.record_type == "Contact" and r.is_person and record_key(r.account_id or "") in accounts)]
+
+
+def _maybe_person_contacts(cards: list[ContactCard]) -> bool:
+    """Whether a Contact may be a person account's person contact, in an org not described yet: found with its
+    own Account (both have the person's phone), or its Account named as the Contact is (a person account's name is
+    its person's). Only describe's `IsPersonAccount` tells; in an org without Person Accounts such a Contact costs
+    one describe per agent and hour."""
+    accounts = {record_key(c.record_id) for c in cards if c.record_type == "Account"}
+    return any(c.record_type == "Contact" and c.account_id
+               and (record_key(c.account_id) in accounts or (c.company and c.company == c.name)) for c in cards)
 
 
 _T = TypeVar("_T")
-HIDDEN_FIELDS_TTL_S = 3600
+POP_FIELDS_TTL_S = 3600
+# What Salesforce answers when a statement names a field (hidden by field-level security, or not filterable: an
+# encrypted one in WHERE) or an object (no Read access) its user cannot use.
+_ORG_REFUSALS = ("INVALID_FIELD", "INVALID_TYPE")
 
 
-def _hidden_key(agent: Agent) -> str:
-    return _key("hidden-fields", agent.org_id, agent.user_id)
+def _fields_key(agent: Agent) -> str:
+    return _key("pop-fields", agent.org_id, agent.user_id)
 
 
-def _hiding(agent: Agent, client, run: Callable[[frozenset[str]], _T]) -> _T:
-    """`run(hidden)`, with the pop's fields that field-level security hides from the agent left out of its queries.
+def _org_fields(agent: Agent, client, settings: PopSettings, run: Callable[[PopFields], _T], *,
+                doubtful: Callable[[_T], bool] = lambda _: False) -> _T:
+    """`run(fields)`, with `fields` what the agent's org lets the pop's statements name (`PopFields`).
 
-    Salesforce refuses a whole query or search that names a field its user cannot see (INVALID_FIELD), and orgs do
-    hide fields such as HomePhone from agents. The first time that happens, the pop's objects are described (one
-    API request), the hidden fields are remembered for this user for an hour, and `run` is tried once more without
-    them: the panel works without those fields (a caller known only by a number in a hidden field is not found;
-    the doctor page names the fields). An org that hides nothing never pays for this.
+    An org as Salesforce ships it needs nothing: the standard phone fields, every object, so it never pays for a
+    describe. Real orgs differ, and show it one of two ways: Salesforce refuses a statement (INVALID_FIELD for a
+    field hidden by field-level security or an encrypted one in a filter, INVALID_TYPE for an object the user may
+    not read), or the search finds records none of whose known phone fields has the number (`doubtful`: custom
+    phone fields are searched by IN PHONE FIELDS but not read). Then the pop's objects are
+    described once (one API request), what describe says is remembered for this user for an hour, and `run` is
+    tried once more with it. The doctor page names hidden fields.
     """
-    hidden = cache.get(_hidden_key(agent)) or NOTHING_HIDDEN
+    known = cache.get(_fields_key(agent)) or STANDARD.narrowed(settings.phone_fields)
     try:
-        return run(hidden)
+        result = run(known)
     except SalesforceRequestError as refused:
-        if refused.error_code != "INVALID_FIELD":
+        if refused.error_code not in _ORG_REFUSALS:
             raise
-        learned = contacts.hidden_pop_fields(client)
-        if learned == hidden:  # nothing new to leave out: the refusal is about something else
+        learned = _describe(agent, client, settings)
+        if learned.same_as(known):  # nothing new to leave out: the refusal is about something else
             raise
-        cache.set(_hidden_key(agent), learned, timeout=HIDDEN_FIELDS_TTL_S)
-        log.info("screen pop: %d field(s) hidden from the user by field-level security are left "
-                                "out: %s", len(learned), ", ".join(sorted(learned)))
         return run(learned)
+    if known.described or not doubtful(result):
+        return result
+    learned = _describe(agent, client, settings)
+    return result if learned.same_as(known) else run(learned)
+
+
+def _describe(agent: Agent, client, settings: PopSettings) -> PopFields:
+    learned = contacts.describe_pop_fields(client).narrowed(settings.phone_fields)
+    cache.set(_fields_key(agent), learned, timeout=POP_FIELDS_TTL_S)
+    log.info("screen pop: described the org for the user: %d hidden field(s) (%s), objects left out: %s, "
+             "phone fields: %s", len(learned.hidden), ", ".join(sorted(learned.hidden)) or "none",
+             ", ".join(sorted(learned.unreadable)) or "none",
+             "; ".join(f"{sobject} {', '.join(names)}" for sobject, names in learned.phones))
+    return learned
 
 
 def _both(first: Callable[[], object], second: Callable[[], object]) -> tuple[object, object]:
@@ -334,14 +386,17 @@ def _snapshot(agent: Agent, number: PhoneNumber, client_source, settings: PopSet
     try:
         client = _client(client_source)
         with _pop_deadline(client, settings.timeout_s):
-            snapshot = _hiding(agent, client, lambda hidden: _fetch(client, number, settings, check, hidden))
+            snapshot = _org_fields(agent, client, settings,
+                                   lambda fields: _fetch(client, number, settings, check, fields),
+                                   doubtful=lambda found: found.unverified_hits > 0)
     except ReconnectRequired:
         raise
     except SalesforceUnavailable:
         return cache.get(_last_known_key(agent, number.e164)), "unreachable"
-    except SalesforceError:
+    except SalesforceError as refused:
         log.warning("screen pop lookup refused by Salesforce", exc_info=True)
-        return cache.get(_last_known_key(agent, number.e164)), "refused"
+        failure = "api_disabled" if refused.error_code == API_DISABLED_FOR_ORG else "refused"
+        return cache.get(_last_known_key(agent, number.e164)), failure
     _store(agent, snapshot, settings)
     return snapshot, None
 
@@ -417,20 +472,21 @@ def pick_record(agent: Agent, raw_phone: str, record_id: str, client_source, *, 
                      remembered=len(snapshot.cards) > 1, stale_since=snapshot.fetched_at if failure else None)
 
 
-def card_for_record(client_source, record_type: str, record_id: str, agent: Agent) -> ContactCard | None:
-    """One record's card (after a manual search), in one API request, without the fields hidden from the agent
-    (`_hiding`)."""
+def card_for_record(client_source, record_type: str, record_id: str, agent: Agent, *,
+                    settings: PopSettings) -> ContactCard | None:
+    """One record's card (after a manual search), in one API request, naming what the agent's org allows
+    (`_org_fields`)."""
     if record_type not in contacts.PHONE_FIELDS:
         return None
     client = _client(client_source)
-    cards = _hiding(agent, client, lambda hidden: contacts.fetch_cards(client, ids={record_type: [record_id]},
-                                                                       hidden=hidden))
+    cards = _org_fields(agent, client, settings, lambda fields: contacts.fetch_cards(
+        client, ids={record_type: [record_id]}, fields=fields))
     return next((c for c in cards if same_record(c.record_id, record_id)), None)
 
 
 def manual_search(client_source, text: str, agent: Agent, *, settings: PopSettings) -> list[Match]:
     """The no-match state's search box: a number searches phone fields (verified), anything else every field,
-    without the fields hidden from the agent (`_hiding`).
+    naming what the agent's org allows (`_org_fields`).
 
     Raises ValueError with a message for the agent when `text` is too short to search.
     """
@@ -441,12 +497,14 @@ def manual_search(client_source, text: str, agent: Agent, *, settings: PopSettin
     number = _typed_number(cleaned, settings.region)
     client = _client(client_source)
     if number is not None:
-        hits = _hiding(agent, client, lambda hidden: contacts.search_phone(
-            client, sosl_find_clause(search_terms(number)), hidden=hidden))
-        kept = {c.record_id for c in verify([_candidate_of_match(h) for h in hits], number, settings.region)}
-        return [hit for hit in hits if hit.record_id in kept]
-    return _hiding(agent, client, lambda hidden: contacts.search_text(client, sosl_find_clause([cleaned]),
-                                                                      hidden=hidden))
+        def verified(fields: PopFields) -> tuple[list[Match], int]:
+            hits = contacts.search_phone(client, sosl_find_clause(search_terms(number)), fields=fields)
+            kept = {c.record_id for c in verify([_candidate_of_match(h) for h in hits], number, settings.region)}
+            return [hit for hit in hits if hit.record_id in kept], len(hits) - len(kept)
+
+        return one_per_person(_org_fields(agent, client, settings, verified, doubtful=lambda found: found[1] > 0)[0])
+    return one_per_person(_org_fields(agent, client, settings, lambda fields: contacts.search_text(
+        client, sosl_find_clause([cleaned]), fields=fields)))
 
 
 def _typed_number(text: str, region: str) -> PhoneNumber | None:
@@ -458,12 +516,14 @@ def _typed_number(text: str, region: str) -> PhoneNumber | None:
 
 
 def quick_create(client_source, agent: Agent, record_type: str, values: Mapping[str, str], *,
-                 settings: PopSettings) -> ContactCard:
+                 settings: PopSettings, allow_duplicates: bool = False) -> ContactCard:
     """Create a Lead or Contact for a caller nobody has on record (one API request) and make the next pop find it.
 
-    `values` are checked by `panel.callers.new_record.check`."""
+    `values` are checked by `panel.callers.new_record.check`. `DuplicatesDetected` when the org's duplicate rules
+    match existing records (offer those; `allow_duplicates` saves past rules that only alert)."""
     client = _client(client_source)
-    card = _hiding(agent, client, lambda hidden: contacts.create_record(client, record_type, values, hidden=hidden))
+    card = _org_fields(agent, client, settings, lambda fields: contacts.create_record(
+        client, record_type, values, fields=fields, allow_duplicates=allow_duplicates))
     for phone in card.phones.values():
         number = parse_caller(phone, settings.region) if phone else None
         if number is not None:

@@ -30,11 +30,11 @@ from huey import Huey, crontab
 from huey.consumer import Consumer
 from huey.exceptions import RetryTask
 from huey.storage import MemoryStorage, RedisStorage, SqliteStorage
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, update
 
 from panel import web
 from panel.callers.lookup import PopSettings
-from panel.calls.ledger import CallRecord, StoredEvent, utcnow
+from panel.calls.ledger import CallRecord, ReviewItem, StoredEvent, utcnow
 from panel.calls.logging_rules import LoggingSettings, TemplateError
 from panel.calls.pipeline import log_call
 from panel.extensions import db
@@ -53,8 +53,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 SWEEP_GRACE_S = 120
-UNEXPECTED_RETRIES = 5
-UNEXPECTED_RETRY_DELAY_S = 2
+# huey's own retries, for a job the pipeline could not even count (its database or cache unreachable).
+STORAGE_RETRIES = 5
+STORAGE_RETRY_DELAY_S = 2
 
 huey = Huey("panel", results=False, storage_class=MemoryStorage)
 
@@ -97,12 +98,14 @@ def _app() -> Flask:
 
 # -- the jobs ------------------------------------------------------------------------------------------------------
 
-@huey.task(name="panel.process_call", retries=UNEXPECTED_RETRIES, retry_delay=UNEXPECTED_RETRY_DELAY_S)
+@huey.task(name="panel.process_call", retries=STORAGE_RETRIES, retry_delay=STORAGE_RETRY_DELAY_S)
 def process_call(call_id: str) -> None:
     """Bring one call forward; when something is left for later, huey runs it again after the delay.
 
-    Salesforce's failures are handled inside `log_call`; the retries here are for the unexpected (a database
-    busy under SQLite's one-writer rule, a bug): a few quick tries, then the sweep picks the call up again.
+    Every failure of the call's own (Salesforce's, a bug's, an unreadable event's) is handled and counted inside
+    `log_call`, which answers with the delay before the next try or sends the call to review. The retries here
+    are for a job that could not even record its failure (the database or the cache unreachable, a database busy
+    under SQLite's one-writer rule): a few quick tries, then the sweep picks the call up again.
     """
     huey.delete(_queued_key(call_id))  # before reading the call's events: one stored after this queues a new job
     with _app().app_context():
@@ -151,8 +154,10 @@ def enqueue_call(call_id: str, *, force: bool = False) -> bool:
 
 
 def sweep(settings: LoggingSettings, now: datetime | None = None) -> list[str]:
-    """Re-enqueue every call a lost job left behind and every call overdue for its timeout; their call IDs."""
+    """Re-enqueue every call a lost job left behind and every call overdue for its timeout; their call IDs. Give
+    back the review items a reviewer's lost request left claimed."""
     now = now or utcnow()
+    _give_back_abandoned_claims(now)
     grace = now - timedelta(seconds=SWEEP_GRACE_S)
     timeout = now - timedelta(seconds=settings.call_timeout_s)
     unprocessed = select(StoredEvent.call_id).where(StoredEvent.processed.is_(False),
@@ -167,6 +172,18 @@ def sweep(settings: LoggingSettings, now: datetime | None = None) -> list[str]:
     for call_id in call_ids:
         enqueue_call(call_id, force=True)
     return call_ids
+
+
+def _give_back_abandoned_claims(now: datetime) -> None:
+    """A "create a Lead" decision claims its item, then asks Salesforce for the Lead, then notes the Lead on the
+    item, all under the call's lease (panel.review.queue.resolve_review). A claim with no Lead noted on a call
+    whose lease is free was left by a request that died in between: the item waits for a reviewer again."""
+    leased = select(CallRecord.call_id).where(CallRecord.lease_until.is_not(None),
+                                              CallRecord.lease_until >= now.timestamp())
+    db.session.execute(update(ReviewItem).where(
+        ReviewItem.resolution == "lead", ReviewItem.resolved_at.is_not(None), ReviewItem.resolved_record_id.is_(None),
+        ReviewItem.call_id.not_in(leased)).values(resolved_at=None, resolved_by=None, resolution=None))
+    db.session.commit()
 
 
 # -- workers ------------------------------------------------------------------------------------------------------

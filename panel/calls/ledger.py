@@ -19,6 +19,9 @@ Exactly once: before a Task is created the record is marked `task_unsure` and co
 replaces the mark. Anyone who later finds the mark (a timeout hid the answer, a worker died) looks the Task up by
 `CallObject` before writing again.
 
+Who may tie something to a call from the browser (a pick, a note, a new record): only the agent the call's events
+name (`may_act_on_call`); the browser's call id is a hint, the events are the truth.
+
 Elsewhere: the pick made during a call (`panel.callers.picks.CallPick`), an agent's notes on the call's Task
 (`panel.calls.notes`). The tasks feature reads `recent_calls`.
 """
@@ -40,14 +43,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from panel.calls.events import CallEvent, stored_event_from_dict
-from panel.calls.state import CallState
+from panel.calls.state import CallState, fold
 from panel.extensions import autocommit, db, read_one
 from panel.salesforce.errors import SalesforceUnavailable
 from panel.salesforce.ids import record_key
+from panel.signin import connections
 
 __all__ = [
     "CallBusy",
+    "CallNotKnown",
     "CallRecord",
+    "CallRefused",
+    "NotYourCall",
     "RecentCall",
     "ReviewItem",
     "StoredEvent",
@@ -55,6 +62,7 @@ __all__ = [
     "call_lease",
     "events_of",
     "find_call",
+    "may_act_on_call",
     "recent_calls",
     "store_event",
     "touch",
@@ -285,6 +293,54 @@ def call_lease(call_id: str, *, ttl_s: float, wait_s: float = 0.0,
 
 def touch(record: CallRecord, now: datetime | None = None) -> None:
     record.updated_at = now or utcnow()
+
+
+# -- who may act on a call ---------------------------------------------------------------------------------------------
+
+class CallRefused(Exception):
+    """Nothing may be tied to this call from this browser; `status` is the HTTP answer, `reason` what the page
+    names (`data-refused`)."""
+
+    status = 403
+    reason = "refused"
+
+    def __init__(self, call_id: str) -> None:
+        super().__init__(f"call {call_id} cannot be acted on by this agent ({self.reason})")
+        self.call_id = call_id
+
+
+class NotYourCall(CallRefused):
+    """The call's events name another agent (a reviewer acts on calls only through the review queue)."""
+
+    reason = "not_yours"
+
+
+class CallNotKnown(CallRefused):
+    """No event of the call has arrived: a call id from the browser alone claims nothing (the dialer reports calls
+    before the panel can act on them; the agent waits a moment and tries again)."""
+
+    status = 409
+    reason = "not_known"
+
+
+def may_act_on_call(call_id: str, connection) -> CallState:
+    """The call's state, folded from its stored events, when those events name the agent signed in on `connection`
+    (a request's `SignedInConnection`); raises `CallNotKnown` or `NotYourCall` otherwise, before anything changed.
+
+    Every entry point that ties something to a call from the browser asks this first: the pick during a call, a
+    record created during it, a note on its Task. The events, not the call's row, are the truth: they are stored
+    when the webhook answers, while the row waits for the call's first job. The call's agent is the one whose
+    connection the call's Task is written with (`signin.connections.agent_connection`, the same e-mail-or-username
+    match, case-insensitive, the logging job uses): so nobody else's pick, note or record can end up in it.
+    One indexed read of the call's events and one of the connection.
+    """
+    state = fold(stored.event() for stored in events_of(call_id))
+    if state is None:
+        raise CallNotKnown(call_id)
+    agent = connections.agent_connection(state.agent_email.strip().lower())
+    if agent is None or (agent.org_id, agent.user_id) != (connection.org_id, connection.user_id):
+        raise NotYourCall(call_id)
+    return state
 
 
 # -- the tasks feature's list of calls -------------------------------------------------------------------------------

@@ -5,7 +5,8 @@ The job that logs an ended call asks `should_log`, then sends `task_fields` (a n
 is decided here, so the job (panel.calls.pipeline) and the notes (panel.calls.notes) only move dicts:
 
 - `WhoId` is a person (Contact `003`, Lead `00Q`); `WhatId` anything else (Account `001`, Opportunity `006`, ...)
-  and must stay empty when `WhoId` is a Lead. A match on an Account is logged with `WhatId` only.
+  and must stay empty when `WhoId` is a Lead. A match on an Account is logged with `WhatId` only, except a person
+  account (Person Accounts), whose person contact is the `WhoId` beside it.
 - `TaskSubtype` can be set on create but not updated, so the close fields leave it out.
 - `CallType` is Inbound or Outbound, and Salesforce's own `Internal` for an internal call logged by setting.
 - `Description` is a 32,000-character text area; the recording and voicemail links survive truncation, the notes
@@ -273,14 +274,26 @@ def activity_date(occurred_at: datetime, tz_name: str) -> date:
     return occurred_at.astimezone(_zone(tz_name)).date()
 
 
-def who_and_what(record_id: str | None, related_id: str | None = None) -> tuple[str | None, str | None]:
+def who_and_what(record_id: str | None, related_id: str | None = None, *,
+                 person_contact_id: str | None = None) -> tuple[str | None, str | None]:
     """(WhoId, WhatId) for a call matched to `record_id`, optionally also related to `related_id`.
 
     A Contact or Lead becomes WhoId; anything else (Account, Opportunity, ...) becomes WhatId. A Lead cannot have
     a WhatId beside it, so `related_id` is dropped for a Lead. Two non-person records cannot both be related.
+    A person account (`record_id` an Account with its `person_contact_id`) is both: the person contact is the
+    WhoId and the account the WhatId, as Salesforce relates a person account's activities (the person contact is
+    "the only contact record that can be associated directly with the person account"; SOAP API Developer Guide,
+    "Person Account Record Types").
     """
     _check_id(record_id, "record_id")
     _check_id(related_id, "related_id")
+    _check_id(person_contact_id, "person_contact_id")
+    if person_contact_id:
+        if (record_id or "")[:3] != "001" or person_contact_id[:3] != "003":
+            raise ValueError("a person contact (003) goes only with its person account (001)")
+        if related_id and related_id != record_id:
+            raise ValueError("a Task can be related to only one non-person record (WhatId)")
+        return person_contact_id, record_id
     if related_id and related_id[:3] in _NEVER_WHAT:
         raise ValueError("related_id must not be a Contact, Lead or User")
     if not record_id:

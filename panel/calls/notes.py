@@ -4,6 +4,10 @@ The tasks feature (panel.tasks.views) calls `add_call_note` when an agent saves 
 logging job write the same Task, so both hold the call's lease (panel.calls.ledger) and both follow the exactly-once
 mark (`task_unsure`): a note during the call starts the Task, open, under the notes subject
 (`logging_rules.notes_subject`); the call's end completes that same Task (panel.calls.pipeline).
+
+Only the agent the call's events name writes notes on it (`panel.calls.ledger.may_act_on_call`, asked before
+anything changes): a call no event has named yet is refused, and the call's row, when its first job has not made
+it yet, is made from what the events say, never from what the browser claims.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from panel.calls import jobs
-from panel.calls.ledger import PERSON_LEASE_WAIT_S, call_lease, touch, utcnow
+from panel.calls.ledger import PERSON_LEASE_WAIT_S, call_lease, may_act_on_call, touch, utcnow
 from panel.calls.logging_rules import LoggingSettings, activity_date, notes_subject, stamped_note, task_language
 from panel.extensions import db
 from panel.salesforce import call_tasks
@@ -19,25 +23,27 @@ from panel.salesforce import call_tasks
 __all__ = ["add_call_note"]
 
 
-def add_call_note(client, settings: LoggingSettings, *, org_id: str | None, call_id: str, agent_email: str | None,
-                  who_id: str | None, what_id: str | None, text: str, now: datetime | None = None) -> str:
+def add_call_note(client, settings: LoggingSettings, *, agent, call_id: str, who_id: str | None,
+                  what_id: str | None, text: str, now: datetime | None = None) -> str:
     """Write a note to the call's one Task and return the Task's Id.
 
-    Under the call's lease: a Task the ledger knows gets the note appended (timestamped, on the org's clock);
-    otherwise the Task is looked up by `CallObject` (a write whose outcome was never learned may have made it),
-    and only when there is none it is created open (TaskSubtype Call, CallObject = call ID, owned by the agent
-    whose connection `client` is). When the call has already ended, the logging job is asked to close it; when
-    it was already logged, the note simply lands on the logged Task.
+    `agent` is the signed-in connection writing it (`client` acts as that agent). Under the call's lease: a Task
+    the ledger knows gets the note appended (timestamped, on the org's clock); otherwise the Task is looked up by
+    `CallObject` (a write whose outcome was never learned may have made it), and only when there is none it is
+    created open (TaskSubtype Call, CallObject = call ID, owned by the agent). When the call has already ended,
+    the logging job is asked to close it; when it was already logged, the note simply lands on the logged Task.
 
-    Raises `SalesforceUnavailable` (retry later), `CallBusy` (the call is being logged right now, retry in a
-    moment) or the Salesforce boundary's request errors for a refused write.
+    Raises `ledger.CallRefused` (not this agent's call, or no event has named it yet; nothing was written),
+    `SalesforceUnavailable` (retry later), `CallBusy` (the call is being logged right now, retry in a moment) or
+    the Salesforce boundary's request errors for a refused write.
     """
+    events = may_act_on_call(call_id, agent)
     moment = now or utcnow()
     note = stamped_note(text, moment, settings.timezone)
-    email = (agent_email or "").strip().lower() or None
-    create = {"org_id": org_id, "agent_email": email}
+    email = events.agent_email.strip().lower()
+    create = {"org_id": agent.org_id, "agent_email": email}
     with call_lease(call_id, ttl_s=settings.lease_ttl_s, wait_s=PERSON_LEASE_WAIT_S, create=create) as record:
-        record.org_id = record.org_id or org_id
+        record.org_id = record.org_id or agent.org_id
         record.agent_email = record.agent_email or email
         if who_id or what_id:
             record.note_who_id, record.note_what_id = who_id, what_id

@@ -14,7 +14,9 @@
    come from panel.calls.logging_rules.
 5. Failures: Salesforce unreachable, a lock, a limit → retry with exponential backoff and full jitter for up to
    `retry_for_s`; no usable connection → wait for one; anything Salesforce will refuse again → the review queue
-   with the error.
+   with the error. Anything else that goes wrong (a bug, an event the pipeline cannot read) is counted on the call's
+   row, retried with the same backoff, and the call goes to the review queue with the error at its
+   `UNEXPECTED_FAILURE_LIMIT`th failed attempt: no call is retried for ever, none stays `open` unseen.
 
 Connections: the agent's own stored token (the Task is then theirs by default); else the integration connection
 with OwnerId set to the agent's User (matched by e-mail or username); else the call waits. Clients come from
@@ -33,7 +35,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from redis.exceptions import ConnectionError as RedisConnectionError, TimeoutError as RedisTimeoutError
 from sqlalchemy import bindparam, select, update
+from sqlalchemy.exc import InterfaceError, OperationalError, TimeoutError as PoolTimeoutError
 
 from panel.callers import lookup, picks
 from panel.callers.matching import Candidate
@@ -45,14 +49,16 @@ from panel.calls.logging_rules import (LoggingSettings, TemplateError, close_tas
 from panel.calls.retry import backoff_delay, is_transient
 from panel.calls.state import CallState, EndFacts, apply
 from panel.extensions import cache, db
+from panel.logs import redact
 from panel.phone import is_withheld, parse_caller
 from panel.salesforce import call_tasks, queries
 from panel.salesforce.errors import ReconnectRequired, SalesforceError, SalesforceRequestError, SalesforceUnavailable
+from panel.salesforce.ids import record_key
 from panel.salesforce.tasks import TaskRejected
 from panel.signin import connections
 from panel.signin.models import UnreadableToken
 
-__all__ = ["BUSY_RETRY_S", "log_call"]
+__all__ = ["BUSY_RETRY_S", "UNEXPECTED_FAILURE_LIMIT", "log_call"]
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +69,14 @@ BUSY_RETRY_S = 1.0
 BUSY_WAIT_S = 3.0
 OWNER_CACHE_S = 3600
 TIMEOUT_EVENT_ID = "panel:timeout"
+# Failed attempts in a row (Salesforce's transient failures count too) after which an unexpected failure sends the
+# call to the review queue. A bug or an unreadable event fails the same way every time: five tries, seconds apart,
+# tell it from a passing glitch.
+UNEXPECTED_FAILURE_LIMIT = 5
+# The panel's own database or shared cache failing is nobody's call's fault, and its failure could not be recorded
+# anyway: such a job fails, huey retries it and the sweep finds the call again.
+_OWN_STORAGE_FAILURES = (OperationalError, InterfaceError, PoolTimeoutError, RedisConnectionError, RedisTimeoutError)
+MAX_ERROR_CHARS = 2000
 
 
 class _Retry(Exception):
@@ -103,7 +117,13 @@ def log_call(call_id: str, settings: LoggingSettings, pop_settings: lookup.PopSe
             # Every change to a call's row is made under its lease (here, notes, reviews), so while the job holds
             # it the row is what the job last wrote: a commit need not expire it and read it back.
             session.expire_on_commit = False
-            return _advance(record, settings, pop_settings, now)
+            try:
+                return _advance(record, settings, pop_settings, now)
+            except _OWN_STORAGE_FAILURES:
+                raise
+            except Exception as error:  # whatever no rule foresaw: counted, so that it cannot stall the call
+                log.exception("logging call %s failed unexpectedly", call_id)
+                return _failed_unexpectedly(call_id, error, settings, now)
     except ledger.CallBusy:
         return BUSY_RETRY_S
     finally:
@@ -114,6 +134,8 @@ def log_call(call_id: str, settings: LoggingSettings, pop_settings: lookup.PopSe
 # these rows among the loaded objects.
 _MARK_PROCESSED = update(StoredEvent.__table__).where(
     StoredEvent.__table__.c.id.in_(bindparam("ids", expanding=True))).values(processed=True)
+_MARK_CALL_PROCESSED = update(StoredEvent.__table__).where(
+    StoredEvent.__table__.c.call_id == bindparam("call")).values(processed=True)
 
 
 def _advance(record: CallRecord, settings: LoggingSettings, pop_settings: lookup.PopSettings,
@@ -191,7 +213,12 @@ def _prefetch(record: CallRecord, state: CallState, pop_settings: lookup.PopSett
         _lookup(record, state, connection, pop_settings)
         record.warmed = True
         db.session.commit()
+    except _OWN_STORAGE_FAILURES:
+        raise
     except (_Retry, _NeedsReview, SalesforceError):
+        db.session.rollback()
+    except Exception:  # a bug in the lookup: the end looks the caller up again, and fails there if it must
+        log.exception("warming the pop of call %s failed", record.call_id)
         db.session.rollback()
 
 
@@ -214,7 +241,8 @@ def _lookup(record: CallRecord, state: CallState, connection: _Connection,
 
 def _candidate_json(card) -> dict:
     return {"record_id": card.record_id, "record_type": card.record_type, "name": card.name,
-            "company": card.company, "title": card.title, "owner_name": card.owner_name}
+            "company": card.company, "title": card.title, "owner_name": card.owner_name,
+            "person_contact_id": card.person_contact_id}
 
 
 def _kept_candidates(record: CallRecord) -> list[Candidate]:
@@ -276,6 +304,8 @@ def _choose(record: CallRecord, state: CallState, connection: _Connection,
         look_up=lambda: _lookup(record, state, connection, pop_settings))
     if isinstance(choice, ToReview):
         raise _NeedsReview(choice.reason, candidates=json.loads(record.candidates or "[]"))
+    if choice.record_type == "Account" and record.candidates is None:
+        _lookup(record, state, connection, pop_settings)  # is it a person account? (the pop's cache answers)
     record.record_id, record.record_type, record.record_source = choice.record_id, choice.record_type, choice.source
 
 
@@ -357,15 +387,52 @@ def _relation(record: CallRecord) -> tuple[str | None, str | None]:
         return record.note_who_id, record.note_what_id
     if not record.record_id:
         return None, None
-    return who_and_what(record.record_id)
+    return who_and_what(record.record_id, person_contact_id=_person_contact(record))
+
+
+def _person_contact(record: CallRecord) -> str | None:
+    """The person contact of the call's record when the call's matches show it is a person account."""
+    return next((c.get("person_contact_id") for c in json.loads(record.candidates or "[]")
+                 if c.get("record_type") == "Account" and record_key(c.get("record_id") or "")
+                 == record_key(record.record_id)), None)
 
 
 # -- retry or review ------------------------------------------------------------------------------------------------
 
+def _error_text(message: str) -> str:
+    """An error as the call's row and the review queue keep it: no phone numbers or tokens (panel.logs), bounded."""
+    return redact(message)[:MAX_ERROR_CHARS]
+
+
+def _failed_unexpectedly(call_id: str, error: Exception, settings: LoggingSettings, now: datetime) -> float | None:
+    """Count an attempt that failed in a way no rule expected; try again after a backoff, or, at the
+    `UNEXPECTED_FAILURE_LIMIT`th failed attempt in a row, hand the call to a reviewer with the error.
+
+    Every stored event of the call then counts as processed: the sweep re-queues calls with unprocessed events, and
+    an event the pipeline cannot read would otherwise bring the call back every minute. The reviewer's "retry" (or
+    any other decision) starts a fresh count (panel.review.queue.resolve_review)."""
+    db.session.rollback()
+    record = ledger.find_call(call_id)
+    message = _error_text(f"{type(error).__name__}: {error}")
+    record.attempts = (record.attempts or 0) + 1
+    record.first_failure_at = record.first_failure_at or now
+    record.last_error = message
+    if record.attempts >= UNEXPECTED_FAILURE_LIMIT:
+        db.session.execute(_MARK_CALL_PROCESSED, {"call": call_id})
+        db.session.commit()
+        return _to_review(record, _NeedsReview("error", error=f"gave up after {record.attempts} attempts: {message}"),
+                          now)
+    delay = backoff_delay(record.attempts, base=settings.retry_base_s, cap=settings.retry_cap_s)
+    record.next_attempt_at = now + timedelta(seconds=delay)
+    ledger.touch(record, now)
+    db.session.commit()
+    return delay
+
+
 def _retry_or_fail(record: CallRecord, failure: _Retry, settings: LoggingSettings, now: datetime) -> float | None:
     db.session.rollback()
     record = ledger.find_call(record.call_id)
-    record.last_error = failure.message[:2000]
+    record.last_error = _error_text(failure.message)
     if not failure.transient:
         return _to_review(record, _NeedsReview("error", error=failure.message), now)
     record.attempts = (record.attempts or 0) + 1
@@ -385,15 +452,18 @@ def _to_review(record: CallRecord, needed: _NeedsReview, now: datetime) -> None:
     db.session.rollback()
     record = ledger.find_call(record.call_id)
     record.status = "failed" if needed.reason == "error" else "needs_review"
-    record.last_error = needed.error
+    error = _error_text(needed.error) if needed.error else None
+    record.last_error = error
     record.next_attempt_at = None
     if needed.reason != "error":
         record.candidates = json.dumps(needed.candidates, ensure_ascii=False)
-    has_open = db.session.execute(select(ReviewItem.id).where(ReviewItem.call_id == record.call_id,
-                                                              ReviewItem.resolved_at.is_(None))).first()
-    if not has_open:
-        db.session.add(ReviewItem(call_id=record.call_id, reason=needed.reason, error=needed.error,
+    waiting = db.session.execute(select(ReviewItem).where(ReviewItem.call_id == record.call_id,
+                                                          ReviewItem.resolved_at.is_(None))).scalars().first()
+    if waiting is None:
+        db.session.add(ReviewItem(call_id=record.call_id, reason=needed.reason, error=error,
                                   candidates=json.dumps(needed.candidates, ensure_ascii=False), created_at=now))
+    elif error:  # the call already waits for a decision: its reviewer sees the error there
+        waiting.error = error
     ledger.touch(record, now)
     db.session.commit()
     return None

@@ -21,6 +21,11 @@ an exposed org: the local org is for development only and must never be reachabl
   token issued so far (refresh tokens stay valid) and is not remembered.
 - `POST /_admin/reset` reloads the seed; clears faults, counters, tokens, query locators and the clock offset.
 - `POST /_admin/clock` `{"advance_s": N}` moves the org clock forward (search lag, token expiry).
+- `POST /_admin/org` `{"person_accounts": bool, "custom_phone_fields": [...], "encrypted_fields": [...],
+  "object_access": {...}, "duplicate_rules": [...], "task_statuses": [...], "refresh_token_rotation": bool,
+  "archive_after_days": int, "shared_activities": bool, "api_enabled": bool}`, every key optional, shapes the org
+  as an admin configured it (`org_shape.py`); answers the whole shape. Unknown keys or wrong values → 400 naming
+  the key. Reset restores the default org.
 - `POST /_admin/connected_app` `{"jwt_certificate": "<PEM>"}` uploads the certificate (or RSA public key) the JWT
   bearer flow verifies assertions with, as an admin does in a connected app; `null` removes it. Reset removes it.
 - `POST /_admin/field_security` `{"username": "...", "hidden": ["Contact.HomePhone", ...]}` hides fields from one
@@ -37,7 +42,7 @@ import math
 
 from flask import Blueprint, jsonify, request
 
-from . import formats, oauth, schema, seed
+from . import formats, oauth, org_shape, schema, seed
 from .api import FAULT_ERRORS
 from .context import current_org
 
@@ -183,6 +188,16 @@ def field_security():
     settings[user["Id"]] = sorted(set(hidden))
     store.set_meta("field_security", json.dumps(settings))
     return jsonify(username=user["Username"], hidden=settings[user["Id"]])
+
+
+@bp.route("/org", methods=["POST"])
+def org():
+    """How the org's admin configured it (`org_shape`): each key changes only its aspect; answers the whole shape."""
+    try:
+        shape = org_shape.apply(current_org().store, _payload())
+    except org_shape.ShapeError as error:
+        raise AdminError(str(error)) from None
+    return jsonify(org_shape.to_json(shape))
 
 
 @bp.route("/connected_app", methods=["POST"])

@@ -1,8 +1,9 @@
 """The REST API's front door: versions, authentication, faults, counting, and the `Sforce-Limit-Info` header.
 
 Every request under `/services/data/v<version>/` passes the same gate, in Salesforce's order: the version must be
-one the org serves (404 `NOT_FOUND`), the bearer token must be live (401 `INVALID_SESSION_ID`), then injected
-faults apply, then the request is counted against the daily limit. Composite subrequests are dispatched without
+one the org serves (404 `NOT_FOUND`), the bearer token must be live (401 `INVALID_SESSION_ID`), the org's edition
+must have API access (403 `API_DISABLED_FOR_ORG`, `api_disabled`), then injected faults apply, then the request is
+counted against the daily limit (a refused one is not). Composite subrequests are dispatched without
 passing the gate again, so a composite call counts once, as in Salesforce.
 
 Stats names (`GET /_admin/stats` → `endpoints`): resources, query, queryAll, queryMore, search,
@@ -20,7 +21,7 @@ from typing import Callable
 
 from flask import Blueprint, Response, current_app, g, request
 
-from . import oauth
+from . import oauth, org_records, org_shape
 from .context import API_VERSIONS, DAILY_API_LIMIT, current_org
 from .errors import ApiError
 
@@ -53,6 +54,16 @@ def invalid_session() -> ApiError:
     return ApiError(401, "INVALID_SESSION_ID", "Session expired or invalid")
 
 
+def api_disabled() -> ApiError:
+    """An org whose edition has no API access (`org_shape.api_enabled` false: Professional without the API add-on,
+    Essentials). "If you send an API request to an org without API access, Salesforce returns a
+    API_DISABLED_FOR_ORG error" (REST API Developer Guide, "Supported Editions and Required Permissions",
+    intro-rest-compatible-editions); 403 is REST's "the request has been refused" (Status Codes and Error
+    Responses), and the message is the one clients report receiving. Signing in is not an API request and still
+    works: the token is issued, then every REST call is refused."""
+    return ApiError(403, "API_DISABLED_FOR_ORG", "The REST API is not enabled for this Organization.")
+
+
 @bp.before_request
 def gate():
     org = current_org()
@@ -74,7 +85,11 @@ def gate():
     if user is None:
         raise invalid_session()
     g.user = user
+    shape = org_shape.from_store(org.store)
+    if not shape.api_enabled:
+        raise api_disabled()
     g.hidden_fields = hidden_from(org.store, user["Id"])
+    g.org_fields = org_records.org_fields(shape, user.get("Username") or "")
     g.api_version = api_version(version)
     rate = float(faults.get("error_rate") or 0)
     if rate and random.random() < rate:

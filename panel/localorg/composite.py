@@ -2,7 +2,8 @@
 
 Composite subrequests are dispatched inside this process to the same views that serve them over HTTP (nothing goes
 over the network, and the whole call counts once). `@{ref.field}` and `@{ref.records[0].Id}` references are
-resolved against earlier subrequests' response bodies. With `allOrNone`, the first failure rolls everything back
+resolved against earlier subrequests' response bodies. At most 25 subrequests, of which at most 5 query (Query,
+QueryAll, Query More) or sObject Collections operations (`MAX_QUERY_OR_COLLECTION_SUBREQUESTS`). With `allOrNone`, the first failure rolls everything back
 and every other subrequest answers `PROCESSING_HALTED`, as Salesforce does.
 """
 
@@ -21,12 +22,23 @@ from .context import current_org
 from .errors import ApiError
 
 MAX_SUBREQUESTS = 25
+# "You can have up to 25 subrequests in a single call. Up to 5 of these subrequests can be sObject Collections or
+# query operations, including Query and QueryAll requests" (and "Query More" requests for the next batch): REST API
+# Developer Guide, Composite, https://developer.salesforce.com/docs/atlas.en-us.api_rest.meta/api_rest/
+# resources_composite_composite.htm. The guide gives no error for going beyond; the model refuses the whole request
+# before running any subrequest, with the code Salesforce answers for too many operations (LIMIT_EXCEEDED).
+MAX_QUERY_OR_COLLECTION_SUBREQUESTS = 5
+_QUERY_OR_COLLECTION = re.compile(r"^/services/data/v[^/]+/(?:query|queryAll|composite/sobjects)(?:[/?]|$)")
 MAX_COLLECTION = 200
 _REFERENCE = re.compile(r"@\{([A-Za-z][A-Za-z0-9_]*)((?:\.[A-Za-z0-9_]+|\[\d+\])+)\}")
 _REFERENCE_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,79}$")
 _PATH_PART = re.compile(r"\.([A-Za-z0-9_]+)|\[(\d+)\]")
 _SUBREQUEST_COUNTERS = {"sobjects", "query", "queryAll", "queryMore", "describe", "describeGlobal", "limits",
                         "compositeSobjects", "resources"}
+# Headers a subrequest's httpHeaders do not set: the composite request itself carries them (REST API, "Composite
+# Subrequest": any header the resource supports, except those set automatically, Authorization among them).
+_SET_BY_COMPOSITE = {"accept", "authorization", "connection", "content-length", "content-type", "cookie", "host",
+                     "transfer-encoding"}
 ROLLED_BACK = "The transaction was rolled back since another operation in the same transaction failed."
 
 
@@ -88,7 +100,17 @@ def _check_composite(body: object) -> list[dict]:
                            ["referenceId"])
         if sub["method"].upper() not in ("GET", "POST", "PATCH", "PUT", "DELETE"):
             raise ApiError(400, "INVALID_INPUT", f"Unsupported method: {sub['method']}", ["method"])
+        headers = sub.get("httpHeaders", {})
+        if not isinstance(headers, dict) or not all(
+                isinstance(v, str) and f"{k}{v}".isascii() and f"{k}{v}".isprintable() and k.strip()
+                for k, v in headers.items()):
+            raise ApiError(400, "JSON_PARSER_ERROR", "httpHeaders must map header names to one line of text each")
         seen.add(sub["referenceId"])
+    heavy = sum(1 for sub in subrequests if _QUERY_OR_COLLECTION.match(sub["url"]))
+    if heavy > MAX_QUERY_OR_COLLECTION_SUBREQUESTS:
+        raise ApiError(400, "LIMIT_EXCEEDED",
+                       f"The request can't contain more than {MAX_QUERY_OR_COLLECTION_SUBREQUESTS} query or sObject "
+                       f"Collections operations; it has {heavy}.")
     return subrequests
 
 
@@ -105,7 +127,7 @@ def _run_subrequest(sub: dict, outputs: dict) -> dict:
         return _halted(sub["referenceId"], f"Invalid reference specified. No value for {missing.reference} found "
                                            f"in {missing.reference.split('.')[0].split('[')[0]}. Provided "
                                            f"referenceId ({missing.reference}) must be valid.")
-    status, headers, answer = dispatch(sub["method"].upper(), url, body)
+    status, headers, answer = dispatch(sub["method"].upper(), url, body, sub.get("httpHeaders"))
     return {"body": answer, "httpHeaders": headers, "httpStatusCode": status, "referenceId": sub["referenceId"]}
 
 
@@ -135,8 +157,11 @@ def _resolve(value: object, outputs: dict) -> object:
     return value
 
 
-def dispatch(method: str, url: str, body: object) -> tuple[int, dict, object]:
-    """Serve one subrequest through the view that would serve it over HTTP: (status, headers, body)."""
+def dispatch(method: str, url: str, body: object, headers: Optional[dict] = None) -> tuple[int, dict, object]:
+    """Serve one subrequest through the view that would serve it over HTTP: (status, headers, body).
+
+    `headers` are the subrequest's own `httpHeaders` (such as `Sforce-Duplicate-Rule-Header`), less those the
+    composite resource sets itself (REST API Developer Guide, "Composite Subrequest")."""
     if not url.startswith("/services/data/"):
         return 400, {}, ApiError(400, "INVALID_INPUT", f"Unsupported subrequest URL: {url}").body()
     app = current_app._get_current_object()
@@ -144,7 +169,9 @@ def dispatch(method: str, url: str, body: object) -> tuple[int, dict, object]:
     outer_version = g.get("api_version")
     with app.test_request_context(url, method=method, base_url=request.url_root, data=data,
                                   content_type="application/json",
-                                  headers={"Authorization": request.headers.get("Authorization", "")}):
+                                  headers={**{name: value for name, value in (headers or {}).items()
+                                              if name.lower() not in _SET_BY_COMPOSITE},
+                                           "Authorization": request.headers.get("Authorization", "")}):
         try:
             if request.routing_exception is not None:
                 raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")

@@ -7,7 +7,7 @@ from . import schema
 _SOAP_TYPES = {"id": "tns:ID", "reference": "tns:ID", "boolean": "xsd:boolean", "int": "xsd:int",
                "double": "xsd:double", "currency": "xsd:double", "percent": "xsd:double", "date": "xsd:date",
                "datetime": "xsd:dateTime"}
-_NOT_FILTERABLE = frozenset({"textarea"})
+_NOT_GROUPABLE = frozenset({"textarea", "double"})
 
 
 def _urls(obj: schema.SObjectType, version: str) -> dict:
@@ -19,8 +19,9 @@ def basic(obj: schema.SObjectType, version: str) -> dict:
     """The per-object entry of the global describe (and `objectDescribe` of `GET sobjects/<T>`)."""
     return {
         "name": obj.name, "label": obj.label, "labelPlural": obj.label_plural, "keyPrefix": obj.key_prefix,
-        "custom": False, "customSetting": False, "queryable": obj.queryable, "createable": obj.createable,
-        "updateable": obj.updateable, "deletable": obj.deletable, "searchable": obj.searchable,
+        "custom": False, "customSetting": False, "queryable": obj.queryable,
+        "createable": obj.createable and obj.writable, "updateable": obj.updateable and obj.writable,
+        "deletable": obj.deletable and obj.writable, "searchable": obj.searchable,
         "retrieveable": obj.queryable, "undeletable": obj.deletable, "layoutable": obj.queryable,
         "replicateable": obj.queryable, "triggerable": obj.queryable, "mergeable": obj.name in ("Account",
                                                                                                "Contact", "Lead"),
@@ -41,8 +42,8 @@ def field(f: schema.Field) -> dict:
         "defaultedOnCreate": f.defaulted_on_create, "defaultValue": f.default_value,
         "calculated": f.calculated, "custom": f.name.endswith("__c"), "externalId": f.external_id,
         "unique": f.unique, "idLookup": f.name == "Id" or f.external_id or f.name in ("Email", "Username"),
-        "nameField": f.name_field, "filterable": f.type not in _NOT_FILTERABLE,
-        "sortable": f.type not in _NOT_FILTERABLE, "groupable": f.type not in _NOT_FILTERABLE | {"double"},
+        "nameField": f.name_field, "filterable": f.filterable, "sortable": f.filterable,
+        "groupable": f.filterable and f.type not in _NOT_GROUPABLE,
         "referenceTo": list(f.reference_to), "relationshipName": f.relationship_name,
         "polymorphicForeignKey": f.polymorphic, "restrictedPicklist": f.restricted_picklist,
         "picklistValues": [{"active": True, "defaultValue": value == f.default_value, "label": value,
@@ -65,4 +66,4 @@ def full(obj: schema.SObjectType, version: str) -> dict:
 
 def global_describe(version: str) -> dict:
     return {"encoding": "UTF-8", "maxBatchSize": 200,
-            "sobjects": [basic(o, version) for o in schema.SOBJECTS.values()]}
+            "sobjects": [basic(o, version) for o in schema.SOBJECTS.values() if o.readable]}

@@ -33,7 +33,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import RSAKey
 from wtforms import ValidationError
 
-from . import seed
+from . import org_shape, seed
 from .context import current_org, instance_url
 from .store import Store
 
@@ -43,6 +43,7 @@ CODE_TTL_S = 15 * 60
 REFRESH_TOKENS_PER_USER = 5
 DEFAULT_SCOPE = "api refresh_token id"
 JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+JWT_AUDIENCE = "https://login.salesforce.com"  # a production org's login server (a sandbox's: test.salesforce.com)
 JWT_MAX_LIFETIME_S = 3 * 60 + 30  # Salesforce wants exp within three minutes; a little clock skew is tolerated
 _LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
 
@@ -212,9 +213,12 @@ def public_key_pem(text: str) -> str:
 
 
 def _grant_jwt_bearer(store: Store, assertion: str) -> dict:
-    """OAuth 2.0 JWT bearer flow as Salesforce checks it: an RS256 assertion signed with the key of the connected
-    app's certificate, `iss` = the client id, `aud` = the login URL (here: this org's instance URL), `sub` = an
-    active user's username, `exp` no more than three minutes ahead. No refresh token is issued."""
+    """OAuth 2.0 JWT bearer flow as Salesforce checks it (help.salesforce.com, remoteaccess_oauth_jwt_flow.htm):
+    an RS256 assertion signed with the key of the connected app's certificate, `iss` = the client id, `aud` = the
+    login server, `sub` = an active user's username, `exp` no more than three minutes ahead. No refresh token is
+    issued. The audience is https://login.salesforce.com (https://test.salesforce.com for a sandbox, or an
+    Experience Cloud site URL), never the org's My Domain: this org is a production org, so only
+    `JWT_AUDIENCE` is accepted and anything else, its own URL included, is "audience is invalid"."""
     key = jwt_public_key(store)
     if key is None:
         raise OAuthError("invalid_grant", "no certificate is uploaded for this connected app")
@@ -224,7 +228,7 @@ def _grant_jwt_bearer(store: Store, assertion: str) -> dict:
         raise OAuthError("invalid_grant", "invalid assertion") from None
     if claims.get("iss") != CLIENT_ID:
         raise OAuthError("invalid_client_id", "client identifier invalid")
-    if claims.get("aud") not in (instance_url(), instance_url() + "/"):
+    if claims.get("aud") not in (JWT_AUDIENCE, JWT_AUDIENCE + "/"):
         raise OAuthError("invalid_grant", "audience is invalid")
     expires = claims.get("exp")
     if isinstance(expires, bool) or not isinstance(expires, (int, float)) or expires <= store.now():
@@ -272,16 +276,41 @@ def _grant_authorization_code(store: Store, form) -> dict:
                   or "full" in scopes)
 
 
+# `revoked` of a refresh token: live, revoked (by /revoke, the cap, or its grant's revocation), or invalidated by
+# rotation (used once already: using it again revokes its whole grant).
+LIVE, REVOKED, ROTATED = 0, 1, 2
+
+
 def _grant_refresh_token(store: Store, refresh_token: str) -> dict:
-    found = store.conn.execute("SELECT user_id, scope FROM oauth_tokens WHERE token = ? AND kind = 'refresh' "
-                               "AND revoked = 0", (_digest(refresh_token),)).fetchone()
-    if found is None:
+    """The refresh token flow. With refresh token rotation on (`refresh_token_rotation` in the org shape), as
+    Salesforce documents it (help.salesforce.com/s/articleView?id=005316711, "Force one-time-use Refresh Tokens";
+    remoteaccess_oauth_refresh_token_flow.htm): each refresh answers a new refresh token and invalidates the one
+    used; using an invalidated one again revokes the grant's current refresh token and every access token it
+    issued, and is answered `invalid_grant`. A grant is the chain of refresh tokens rotation made from one sign-in
+    (a refresh token row's `refresh_token` column names the chain's first)."""
+    digest = _digest(refresh_token)
+    rotate = org_shape.current().refresh_token_rotation
+    with store.transaction() as conn:
+        found = conn.execute("SELECT user_id, scope, revoked, refresh_token FROM oauth_tokens WHERE token = ? "
+                             "AND kind = 'refresh'", (digest,)).fetchone()
+        grant = (found[3] if found is not None else None) or digest
+        if found is not None and found[2] == ROTATED:
+            for (member,) in conn.execute("SELECT token FROM oauth_tokens WHERE kind = 'refresh' AND "
+                                          "(token = ? OR refresh_token = ?)", (grant, grant)).fetchall():
+                _revoke_digest(conn, member)
+        elif found is not None and found[2] == LIVE and rotate:
+            conn.execute("UPDATE oauth_tokens SET revoked = ? WHERE token = ?", (ROTATED, digest))
+    if found is None or found[2] != LIVE:
         raise OAuthError("invalid_grant", "expired access/refresh token")
     user = store.row(found[0])
-    return _issue(store, user, found[1], with_refresh=False, parent=_digest(refresh_token))
+    if rotate:
+        return _issue(store, user, found[1], with_refresh=True, grant=grant)
+    return _issue(store, user, found[1], with_refresh=False, parent=digest)
 
 
-def _issue(store: Store, user: dict, scope: str, *, with_refresh: bool, parent: Optional[str] = None) -> dict:
+def _issue(store: Store, user: dict, scope: str, *, with_refresh: bool, parent: Optional[str] = None,
+           grant: Optional[str] = None) -> dict:
+    """A token answer. A new refresh token joins `grant` (rotation) or starts a grant of its own."""
     now = store.now()
     access = f"{seed.ORG_ID[:15]}!" + secrets.token_urlsafe(48)
     refresh = "5Aep861" + secrets.token_urlsafe(60) if with_refresh else None
@@ -289,8 +318,9 @@ def _issue(store: Store, user: dict, scope: str, *, with_refresh: bool, parent: 
     with store.transaction() as conn:
         if refresh:
             _cap_refresh_tokens(conn, user["Id"])
-            conn.execute("INSERT INTO oauth_tokens (token, kind, user_id, client_id, scope, issued_at) "
-                         "VALUES (?, 'refresh', ?, ?, ?, ?)", (_digest(refresh), user["Id"], CLIENT_ID, scope, now))
+            conn.execute("INSERT INTO oauth_tokens (token, kind, user_id, client_id, scope, refresh_token, "
+                         "issued_at) VALUES (?, 'refresh', ?, ?, ?, ?, ?)",
+                         (_digest(refresh), user["Id"], CLIENT_ID, scope, grant or _digest(refresh), now))
             parent = _digest(refresh)
         conn.execute("INSERT INTO oauth_tokens (token, kind, user_id, client_id, scope, refresh_token, issued_at, "
                      "expires_at) VALUES (?, 'access', ?, ?, ?, ?, ?, ?)",

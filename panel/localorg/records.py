@@ -5,9 +5,11 @@ field (`INVALID_FIELD_FOR_INSERT_UPDATE`), values that cannot be read as the fie
 Salesforce's JSON deserializer reports dates and numbers), references (`MALFORMED_ID` for text that is no id,
 `FIELD_INTEGRITY_EXCEPTION` for an id of the wrong object, `INVALID_CROSS_REFERENCE_KEY` for one that does not
 exist), then `REQUIRED_FIELD_MISSING`, `INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST`, `STRING_TOO_LONG` and
-`INVALID_EMAIL_ADDRESS`. Empty strings are stored as null, as Salesforce does.
+`INVALID_EMAIL_ADDRESS`; last, the org's duplicate rules (`duplicates.py`, `DUPLICATES_DETECTED`). Empty strings
+are stored as null, as Salesforce does.
 
-Calculated fields are recomputed on every write: Name from FirstName and LastName; Opportunity IsClosed/IsWon from
+Calculated fields are recomputed on every write: Name from FirstName and LastName (a person account's too, whose
+person contact follows every write of the account: person_accounts.py); Opportunity IsClosed/IsWon from
 StageName; Task IsClosed, IsHighPriority, CompletedDateTime and AccountId (the What account, the What
 opportunity's account, else the Who contact's account).
 """
@@ -17,7 +19,7 @@ from __future__ import annotations
 import re
 from typing import Callable, Optional
 
-from . import formats, ids, schema
+from . import duplicates, formats, ids, person_accounts, schema, shared_activities, task_statuses
 from .errors import ApiError
 from .store import Store
 
@@ -33,7 +35,7 @@ _PROBABILITY_BY_STAGE = {
 
 def resolve_sobject(name: str) -> schema.SObjectType:
     obj = schema.get_sobject(name or "")
-    if obj is None or obj.view_of:
+    if obj is None or obj.view_of or not obj.readable:
         raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
     return obj
 
@@ -60,7 +62,7 @@ def validate(obj: schema.SObjectType, body: object, *, creating: bool, lookup: L
                        "of this field and verify that it is read/write for your profile or permission set.",
                        read_only)
     values = {f.name: _convert(obj, f, v, lookup) for f, v in fields.items()}
-    missing = [f.name for f in obj.fields.values()
+    missing = [f.name for f in obj.all_fields()
                if not f.nillable and f.createable and f.type != "boolean"
                and ((creating and f.required_on_create and values.get(f.name) is None)
                     or (f.name in values and values[f.name] is None and not (creating and f.defaulted_on_create)))]
@@ -125,6 +127,8 @@ def _convert(obj: schema.SObjectType, field: schema.Field, value: object, lookup
             return formats.format_datetime(formats.parse_datetime(value))
         except (ValueError, OverflowError):
             raise _not_of_type(field, value) from None
+    if kind == "junctionidlist":  # Task.TaskWhoIds, with Shared Activities
+        return shared_activities.convert_who_ids(value, lambda text: _reference(field, text, lookup))
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise _not_of_type(field, value)
     text = str(value)
@@ -156,10 +160,10 @@ def complete(obj: schema.SObjectType, record: dict, *, user_id: str, now: float,
              previous: Optional[dict] = None) -> dict:
     """A full stored record: defaults and system fields on create, audit fields on update, calculated fields."""
     stamp = formats.format_epoch(now)
-    full = dict(previous) if previous else {f.name: None for f in obj.fields.values()}
+    full = dict(previous) if previous else {f.name: None for f in obj.all_fields()}
     full.update(record)
     if previous is None:
-        for f in obj.fields.values():
+        for f in obj.all_fields():
             if full.get(f.name) is None and f.default_value is not None:
                 full[f.name] = f.default_value
         full.update(IsDeleted=False, CreatedDate=full.get("CreatedDate") or stamp, CreatedById=user_id)
@@ -171,6 +175,8 @@ def complete(obj: schema.SObjectType, record: dict, *, user_id: str, now: float,
 
 
 def _calculate(obj: schema.SObjectType, full: dict, sent: dict, previous: Optional[dict], now: float, lookup: Lookup) -> None:
+    if obj.name in ("Account", "Contact"):
+        person_accounts.calculate(obj.name, full, lookup)
     if obj.name in ("Contact", "Lead", "User"):
         # The org's default locale is ja_JP, whose name format puts the family name first ("山田 太郎"), for every
         # record alike: Salesforce formats compound names by locale, not by the script the name is written in.
@@ -183,12 +189,13 @@ def _calculate(obj: schema.SObjectType, full: dict, sent: dict, previous: Option
             full["Probability"] = _PROBABILITY_BY_STAGE.get(stage)
     if obj.name == "Task":
         was_closed = bool(previous and previous.get("IsClosed"))
-        full["IsClosed"] = full.get("Status") in schema.CLOSED_TASK_STATUSES
+        full["IsClosed"] = task_statuses.is_closed(full.get("Status"), was_closed)
         full["IsHighPriority"] = full.get("Priority") == "High"
         if full["IsClosed"] and not was_closed:
             full["CompletedDateTime"] = full.get("CompletedDateTime") or formats.format_epoch(now)
         elif not full["IsClosed"]:
             full["CompletedDateTime"] = None
+        shared_activities.calculate(full, sent)
         if previous is None and not full.get("TaskSubtype"):
             full["TaskSubtype"] = "Task"
         full["AccountId"] = _task_account(full, lookup)
@@ -211,14 +218,21 @@ def _task_account(task: dict, lookup: Lookup) -> Optional[str]:
 
 def create(store: Store, sobject: str, body: object, user_id: str) -> str:
     obj = resolve_sobject(sobject)
-    if not obj.createable:
+    if not obj.createable or not obj.writable:
         raise ApiError(400, "INVALID_TYPE", f"Cannot create {obj.name} records through the API")
+    lookup = person_accounts.lookup(store)
     with store.savepoint():
-        values = validate(obj, body, creating=True, lookup=store.row)
+        values = validate(obj, body, creating=True, lookup=lookup)
+        if obj.name == "Account":
+            values = person_accounts.check_account(store, values, None)
         values["Id"] = store.new_id(obj.name)
         _check_unique(store, obj, values, None)
         now = store.now()
-        store.put(obj.name, complete(obj, values, user_id=user_id, now=now, lookup=store.row), now)
+        stored = complete(obj, values, user_id=user_id, now=now, lookup=lookup)
+        duplicates.check(store, obj, stored, None)
+        store.put(obj.name, stored, now)
+        if obj.name == "Account":
+            person_accounts.sync_person_contact(store, stored, user_id=user_id, now=now, complete=complete)
     return values["Id"]
 
 
@@ -238,13 +252,19 @@ def update(store: Store, sobject: str, record_id: str, body: object, user_id: st
     obj = resolve_sobject(sobject)
     with store.savepoint():
         previous = existing(store, obj, record_id, for_write=True)
-        if not obj.updateable:
+        if not obj.updateable or not obj.writable:
             raise ApiError(400, "INVALID_TYPE", f"Cannot update {obj.name} records through the API")
-        values = validate(obj, body, creating=False, lookup=store.row)
+        lookup = person_accounts.lookup(store)
+        values = validate(obj, body, creating=False, lookup=lookup)
+        if obj.name == "Account":
+            values = person_accounts.check_account(store, values, previous)
         _check_unique(store, obj, values, previous["Id"])
         now = store.now()
-        store.put(obj.name, complete(obj, values, user_id=user_id, now=now, lookup=store.row,
-                                     previous=previous), now)
+        stored = complete(obj, values, user_id=user_id, now=now, lookup=lookup, previous=previous)
+        duplicates.check(store, obj, stored, previous["Id"])
+        store.put(obj.name, stored, now)
+        if obj.name == "Account":
+            person_accounts.sync_person_contact(store, stored, user_id=user_id, now=now, complete=complete)
 
 
 def delete(store: Store, sobject: str, record_id: str, user_id: str) -> None:
@@ -252,12 +272,14 @@ def delete(store: Store, sobject: str, record_id: str, user_id: str) -> None:
     obj = resolve_sobject(sobject)
     with store.savepoint():
         previous = existing(store, obj, record_id, for_write=True)
-        if not obj.deletable:
+        if not obj.deletable or not obj.writable:
             raise ApiError(400, "INVALID_TYPE", f"Cannot delete {obj.name} records through the API")
         now = store.now()
         stamp = formats.format_epoch(now)
-        store.put(obj.name, {**previous, "IsDeleted": True, "LastModifiedDate": stamp, "LastModifiedById": user_id,
-                             "SystemModstamp": stamp}, now)
+        stamps = {"LastModifiedDate": stamp, "LastModifiedById": user_id, "SystemModstamp": stamp}
+        store.put(obj.name, {**previous, "IsDeleted": True, **stamps}, now)
+        if obj.name == "Account":
+            person_accounts.delete_person_contact(store, previous, stamps, now)
 
 
 def upsert(store: Store, sobject: str, field_name: str, value: str, body: object, user_id: str
@@ -291,7 +313,7 @@ def upsert(store: Store, sobject: str, field_name: str, value: str, body: object
 
 
 def _check_unique(store: Store, obj: schema.SObjectType, values: dict, own_id: Optional[str]) -> None:
-    for f in obj.fields.values():
+    for f in obj.all_fields():
         if f.unique and f.name != "Id" and values.get(f.name) is not None:
             others = [i for i in store.find_ids(obj.name, f.name, values[f.name]) if i != own_id]
             if others:

@@ -8,7 +8,7 @@ Salesforce's canonical casing; lookups are case-insensitive like the API's.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Optional
+from typing import Mapping, Optional
 
 from flask import g, has_request_context
 
@@ -22,6 +22,27 @@ def hidden_fields() -> frozenset[tuple[str, str]]:
     """(object, field) pairs, lower-case, that field-level security hides from the user of the API request being
     served (`POST /_admin/field_security`); none outside a request."""
     return g.get("hidden_fields", frozenset()) if has_request_context() else frozenset()
+
+
+@dataclass(frozen=True)
+class OrgFields:
+    """What the org's configuration (`org_shape`, applied by `org_records.org_fields`) changes in this module's
+    pristine schema for the request being served: fields it adds or replaces (custom phone fields, person account
+    fields, encrypted fields), standard fields that exist only with a feature on (removed otherwise), and objects
+    the requesting user may not read or may only read. Keys are lower-case."""
+
+    added: Mapping[str, Mapping[str, "Field"]] = field(default_factory=dict)
+    removed: frozenset[tuple[str, str]] = frozenset()
+    unreadable: frozenset[str] = frozenset()
+    read_only: frozenset[str] = frozenset()
+
+
+PRISTINE = OrgFields()
+
+
+def org_fields() -> OrgFields:
+    """The request's `OrgFields` (set by the API gate); the pristine schema outside a request."""
+    return g.get("org_fields", PRISTINE) if has_request_context() else PRISTINE
 
 
 @dataclass(frozen=True)
@@ -44,6 +65,14 @@ class Field:
     name_field: bool = False
     searchable_phone: bool = False
     restricted_picklist: bool = False
+    # Shield Platform Encryption's probabilistic scheme: readable, searchable by SOSL, but neither filterable nor
+    # sortable in SOQL (describe says `filterable: false`, `sortable: false`).
+    encrypted: bool = False
+
+    @property
+    def filterable(self) -> bool:
+        """Whether SOQL may name it in WHERE or ORDER BY: not long text areas, not encrypted fields."""
+        return not self.encrypted and not (self.type == "textarea" and self.length > 255)
 
     @property
     def required_on_create(self) -> bool:
@@ -87,9 +116,26 @@ class SObjectType:
     # Virtual objects (OpenActivity, ActivityHistory) have no rows of their own: they are views over this object.
     view_of: Optional[str] = None
 
+    def org_field(self, name: str) -> Optional[Field]:
+        """The field by API name as the org is configured (`OrgFields`), whoever asks."""
+        wanted = name.lower()
+        shape = org_fields()
+        added = shape.added.get(self.name.lower(), {}).get(wanted)
+        if added is not None:
+            return added
+        return None if (self.name.lower(), wanted) in shape.removed else self.fields.get(wanted)
+
+    def all_fields(self) -> list[Field]:
+        """Every field of the object as the org is configured, in describe order (validation, stored records)."""
+        shape = org_fields()
+        own = self.name.lower()
+        added = shape.added.get(own, {})
+        kept = [added.get(key, f) for key, f in self.fields.items() if (own, key) not in shape.removed]
+        return kept + [f for key, f in added.items() if key not in self.fields]
+
     def field(self, name: str) -> Optional[Field]:
         """The field by API name, as the requesting user sees it: None when field-level security hides it."""
-        found = self.fields.get(name.lower())
+        found = self.org_field(name)
         return None if found is not None and self.is_hidden(found) else found
 
     def is_hidden(self, f: Field) -> bool:
@@ -98,7 +144,17 @@ class SObjectType:
     def visible_fields(self) -> list[Field]:
         """Every field the requesting user may see (describe, SOSL scopes, a record read without a field list)."""
         hidden = hidden_fields()
-        return [f for f in self.fields.values() if (self.name.lower(), f.name.lower()) not in hidden]
+        return [f for f in self.all_fields() if (self.name.lower(), f.name.lower()) not in hidden]
+
+    @property
+    def readable(self) -> bool:
+        """Whether the requesting user may read this object at all (`object_access`: "none" makes it unreadable)."""
+        return self.name.lower() not in org_fields().unreadable
+
+    @property
+    def writable(self) -> bool:
+        """Whether the requesting user may create, update and delete this object's records."""
+        return self.readable and self.name.lower() not in org_fields().read_only
 
     def child_relationship(self, name: str) -> Optional[ChildRelationship]:
         return self.child_relationships.get(name.lower())
@@ -106,7 +162,7 @@ class SObjectType:
     def parent_field(self, relationship_name: str) -> Optional[Field]:
         """The reference field behind a parent relationship name (`Account` → AccountId, `Who` → WhoId)."""
         wanted = relationship_name.lower()
-        for f in self.fields.values():
+        for f in self.all_fields():
             if f.relationship_name and f.relationship_name.lower() == wanted:
                 return f
         return None
@@ -319,7 +375,54 @@ _TASK_FIELDS = [
     # A custom external-id field an admin may add so retries can upsert instead of query-then-create.
     _f("Panel_Call_Key__c", "string", length=255, external_id=True, unique=True, label="Panel Call Key"),
 ]
-TASK = _make("Task", "00T", "Task", "Tasks", _TASK_FIELDS)
+# IsArchived: set by Salesforce's archiving of old closed activities (activity_archive.py), never written.
+TASK = _make("Task", "00T", "Task", "Tasks", _TASK_FIELDS + [
+    _f("IsArchived", "boolean", nillable=False, createable=False, updateable=False, calculated=True,
+       defaulted_on_create=True, default_value=False),
+])
+# The Task Status picklist's values as records (read-only; served from the org's shape by task_statuses.py).
+TASK_STATUS = _make("TaskStatus", "01J", "Task Status Value", "Task Status Values", [
+    _f("ApiName", "string", nillable=False, createable=False, updateable=False),
+    _f("MasterLabel", "string", createable=False, updateable=False),
+    _f("IsClosed", "boolean", nillable=False, createable=False, updateable=False, default_value=False),
+    _f("IsDefault", "boolean", nillable=False, createable=False, updateable=False, default_value=False),
+    _f("SortOrder", "int", createable=False, updateable=False),
+], owner=False, createable=False, updateable=False, deletable=False, searchable=False)
+
+# Record types (Field Reference, RecordType). Read-only here; Account's are served from the shape
+# (person_accounts.py): an org without person accounts has none.
+RECORD_TYPE = _make("RecordType", "012", "Record Type", "Record Types", [
+    _f("Name", "string", length=80, nillable=False, createable=False, updateable=False, name_field=True),
+    _f("DeveloperName", "string", length=80, nillable=False, createable=False, updateable=False),
+    _f("NamespacePrefix", "string", length=15, createable=False, updateable=False),
+    _f("Description", "string", createable=False, updateable=False),
+    _f("SobjectType", "picklist", length=40, nillable=False, createable=False, updateable=False,
+       picklist_values=("Account",)),
+    _f("IsActive", "boolean", nillable=False, createable=False, updateable=False, default_value=False),
+    _f("IsPersonType", "boolean", nillable=False, createable=False, updateable=False, default_value=False),
+], owner=False, createable=False, updateable=False, deletable=False, searchable=False)
+
+# Shared Activities' relation objects (Object Reference, TaskRelation and TaskWhoRelation). They exist only in an
+# org with Shared Activities (`shared_activities`: unreadable, i.e. not there, otherwise) and their rows are served
+# from the Tasks (shared_activities.py); the local org does not model writing them directly.
+TASK_RELATION = _make("TaskRelation", "0RT", "Task Relation", "Task Relations", [
+    _f("TaskId", "reference", nillable=False, createable=False, updateable=False, reference_to=("Task",),
+       relationship_name="Task"),
+    _f("RelationId", "reference", nillable=False, createable=False, updateable=False,
+       reference_to=("Contact", "Lead", "Account", "Opportunity"), relationship_name="Relation"),
+    _f("IsWhat", "boolean", nillable=False, createable=False, updateable=False, defaulted_on_create=True,
+       default_value=False),
+    _f("AccountId", "reference", createable=False, updateable=False, reference_to=("Account",),
+       relationship_name="Account"),
+], owner=False, createable=False, updateable=False, deletable=False, searchable=False)
+TASK_WHO_RELATION = _make("TaskWhoRelation", None, "Task Relation", "Task Relations", [
+    _f("TaskId", "reference", createable=False, updateable=False, reference_to=("Task",), relationship_name="Task"),
+    _f("RelationId", "reference", createable=False, updateable=False, reference_to=("Contact", "Lead"),
+       relationship_name="Relation"),
+    _f("Type", "string", length=50, createable=False, updateable=False),
+    _f("AccountId", "reference", createable=False, updateable=False, reference_to=("Account",),
+       relationship_name="Account"),
+], owner=False, createable=False, updateable=False, deletable=False, searchable=False)
 
 # Read-only activity views. Their rows are Tasks; they can only be reached as subqueries of a parent.
 _ACTIVITY_VIEW_FIELDS = [f for f in _TASK_FIELDS if f.name != "Panel_Call_Key__c"] + [
@@ -337,8 +440,8 @@ ACTIVITY_HISTORY = _make("ActivityHistory", None, "Activity History", "Activity 
 
 SOBJECTS: dict[str, SObjectType] = {
     o.name.lower(): o
-    for o in (USER, ACCOUNT, CONTACT, LEAD, OPPORTUNITY, OPPORTUNITY_CONTACT_ROLE, TASK, OPEN_ACTIVITY,
-              ACTIVITY_HISTORY)
+    for o in (USER, ACCOUNT, CONTACT, LEAD, OPPORTUNITY, OPPORTUNITY_CONTACT_ROLE, TASK, TASK_STATUS, RECORD_TYPE,
+              TASK_RELATION, TASK_WHO_RELATION, OPEN_ACTIVITY, ACTIVITY_HISTORY)
 }
 KEY_PREFIXES: dict[str, str] = {o.key_prefix: o.name for o in SOBJECTS.values() if o.key_prefix}
 
@@ -356,6 +459,8 @@ _relate(ACCOUNT, "Contacts", CONTACT, "AccountId")
 _relate(ACCOUNT, "Opportunities", OPPORTUNITY, "AccountId")
 _relate(ACCOUNT, "ChildAccounts", ACCOUNT, "ParentId")
 _relate(CONTACT, "OpportunityContactRoles", OPPORTUNITY_CONTACT_ROLE, "ContactId")
+_relate(TASK, "TaskRelations", TASK_RELATION, "TaskId")
+_relate(TASK, "TaskWhoRelations", TASK_WHO_RELATION, "TaskId")
 _relate(OPPORTUNITY, "OpportunityContactRoles", OPPORTUNITY_CONTACT_ROLE, "OpportunityId")
 
 # Picklists whose values the API enforces (INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST); the rest accept any text,

@@ -4,7 +4,8 @@ Python over the store's rows, answering in the REST API's record shape.
 Supported: field lists with parent paths (`Account.Owner.Name`; polymorphic `Who`/`What` only with the fields in
 `schema.POLYMORPHIC_PARENT_FIELDS`, their attributes typed "Name" as Salesforce does), child subqueries through the
 schema's child relationships with their own WHERE / ORDER BY / LIMIT, `COUNT()`, WHERE with `= != <> < <= > >= LIKE
-IN NOT IN AND OR NOT` and parentheses, semi-joins and anti-joins on id fields (`Id IN (SELECT WhoId FROM Task ...)`),
+IN NOT IN AND OR NOT` and parentheses, semi-joins and anti-joins on id fields (`Id IN (SELECT WhoId FROM Task ...)`,
+never under OR: "Semi join sub-selects are not allowed with the 'OR' operator", as Salesforce answers),
 null, booleans, numbers, strings with every escape `simple_salesforce.format_soql` produces, dates, datetimes with
 `Z` or `+hh:mm` offsets, relative date literals (see `soql_dates`), ORDER BY on several fields and parent paths
 with ASC/DESC and NULLS FIRST/LAST, LIMIT, OFFSET. Everything else answers `MALFORMED_QUERY` naming it.
@@ -28,13 +29,15 @@ Salesforce rules modelled, with their sources in Salesforce's SOQL and object re
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone, tzinfo
 from typing import Callable, Optional, Union
 from zoneinfo import ZoneInfo
 
-from . import formats, ids, schema, soql_dates
+from . import (activity_archive, formats, ids, labels, org_shape, person_accounts, schema, shared_activities,
+               soql_dates, task_statuses)
 from .errors import ApiError
 from .soql_lexer import Token, located, tokenize
 
@@ -54,6 +57,8 @@ _TYPE_NAMES = {"boolean": "boolean", "int": "integer", "double": "double", "curr
 class FieldRef:
     path: list[str]
     pos: int
+    translate: bool = False  # toLabel(path): the label in the user's language (labels.py)
+    alias: Optional[str] = None
 
 
 @dataclass
@@ -250,8 +255,22 @@ class Parser:
             raise self.unsupported(after, "a field alias")
         return ref
 
+    def to_label(self) -> FieldRef:
+        """`toLabel(field) [alias]`, the alias "required when the query includes the same field multiple times"
+        (SOQL and SOSL Reference, toLabel()); parsed where a field may stand in a SELECT or RETURNING list."""
+        self.advance(), self.advance()
+        ref = self.field_path()
+        self.expect("RPAREN")
+        ref.translate = True
+        after = self.peek()
+        if after.kind == "NAME" and not after.is_word("FROM", *_CLAUSE_WORDS):
+            ref.alias = self.advance().text
+        return ref
+
     def function_item(self, token: Token):
         name = token.text.upper()
+        if name == "TOLABEL":
+            return self.to_label()
         if name == "COUNT" and self.peek(2).kind == "RPAREN":
             self.advance(), self.advance(), self.advance()
             return "COUNT"
@@ -273,6 +292,9 @@ class Parser:
         items = []
         while True:
             token = self.peek()
+            if token.is_word("TOLABEL") and self.peek(1).kind == "LPAREN":
+                raise self.error(token, "toLabel() cannot be used in ORDER BY: the picklist's defined order always "
+                                        "applies")
             if token.kind == "NAME" and self.peek(1).kind == "LPAREN":
                 raise self.unsupported(token, f"ORDER BY {token.text}()")
             item = OrderItem(self.field_path())
@@ -386,6 +408,14 @@ class Parser:
         raise self.unexpected(token, "expecting a literal value")
 
 
+def _semijoin_in(cond: Condition) -> Optional[InList]:
+    """The first semi- or anti-join inside `cond`, at any depth (SOQL refuses one under OR)."""
+    if isinstance(cond, InList):
+        return cond if cond.subquery is not None else None
+    items = cond.items if isinstance(cond, BoolOp) else [cond.item] if isinstance(cond, Not) else []
+    return next((found for found in map(_semijoin_in, items) if found is not None), None)
+
+
 def parse(source: str) -> Query:
     parser = Parser(source, tokenize(source))
     if not parser.peek().is_word("SELECT"):
@@ -403,10 +433,12 @@ class Path:
     field: schema.Field
     names: list[str]
     polymorphic: bool = False
+    label_of: Optional[str] = None  # toLabel(): the object whose labels apply
+    alias: Optional[str] = None
 
     @property
     def key(self) -> str:
-        return ".".join(self.names).lower()
+        return (self.alias or ".".join(self.names)).lower()
 
 
 def _no_such_column(source: str, pos: int, name: str, entity: str, error_code: str = "INVALID_FIELD") -> ApiError:
@@ -450,10 +482,6 @@ def resolve_path(obj: schema.SObjectType, ref: FieldRef, source: str) -> Path:
     return Path(hops, final, names + [final.name])
 
 
-def _long_text(f: schema.Field) -> bool:
-    return f.type == "textarea" and f.length > 255
-
-
 # -- evaluation --------------------------------------------------------------------------------------------------
 
 def _as_datetime(now: Union[datetime, float, int]) -> datetime:
@@ -495,12 +523,30 @@ class Engine:
 
     # rows
     def rows(self, obj: schema.SObjectType) -> list[dict]:
+        if obj.name == "TaskStatus":
+            users = self.store.rows("User")
+            return task_statuses.rows(org_shape.from_store(self.store), self.store.now(),
+                                      users[0]["Id"] if users else None)
+        if obj.name == "RecordType":  # served from the shape (person_accounts.py)
+            return person_accounts.record_types(self.store)
         if obj.view_of:
             open_view = obj.name == "OpenActivity"
             return [{**row, "IsTask": True, "ActivitySubtype": row.get("TaskSubtype")}
-                    for row in self.store.rows(obj.view_of, include_deleted=self.include_deleted)
-                    if bool(row.get("IsClosed")) != open_view]
+                    for row in self.task_rows() if bool(row.get("IsClosed")) != open_view]
+        if obj.name == "Task":
+            return self.task_rows()
+        if obj.name in ("TaskRelation", "TaskWhoRelation"):  # served from the Tasks (shared_activities.py)
+            return shared_activities.relation_rows(self.task_rows(), who_only=obj.name == "TaskWhoRelation")
         return self.store.rows(obj.name, include_deleted=self.include_deleted)
+
+    def task_rows(self) -> list[dict]:
+        """Task rows with `IsArchived` as the org's archiving sets it; `query` leaves archived ones out, at top
+        level, in subqueries and in semi-joins alike, and `queryAll` keeps them (activity_archive.py)."""
+        shape = org_shape.from_store(self.store)
+        rows = self.store.rows("Task", include_deleted=self.include_deleted)
+        marked = [{**row, "IsArchived": activity_archive.is_archived(row, shape, self.now, self.today)}
+                  for row in rows]
+        return marked if self.include_deleted else [row for row in marked if not row["IsArchived"]]
 
     def record(self, record_id: Optional[str]) -> Optional[dict]:
         if not record_id:
@@ -567,6 +613,9 @@ class Engine:
     # WHERE
     def compile(self, obj: schema.SObjectType, cond: Condition) -> Callable[[dict], bool]:
         if isinstance(cond, BoolOp):
+            joined = _semijoin_in(cond) if cond.op == "OR" else None
+            if joined is not None:  # Salesforce's own answer to `X = ... OR Id IN (SELECT ...)`
+                raise self.malformed(joined.ref.pos, "Semi join sub-selects are not allowed with the 'OR' operator")
             parts = [self.compile(obj, item) for item in cond.items]
             if cond.op == "AND":
                 return lambda row: all(part(row) for part in parts)
@@ -576,7 +625,7 @@ class Engine:
             return lambda row: not inner(row)
         path = resolve_path(obj, cond.ref, self.source)
         f = path.field
-        if _long_text(f):
+        if not f.filterable:  # long text areas and (Shield) encrypted fields
             raise self.invalid_field(cond.ref.pos, f"field '{f.name}' can not be filtered in a query call")
         raw_get = self.getter(path)
         normalize = self.normalize
@@ -686,7 +735,7 @@ class Engine:
     def sort(self, obj: schema.SObjectType, rows: list[dict], order: list[OrderItem]) -> list[dict]:
         for item in reversed(order):
             path = resolve_path(obj, item.ref, self.source)
-            if _long_text(path.field):
+            if not path.field.filterable:
                 raise self.invalid_field(item.ref.pos, f"field '{path.field.name}' can not be sorted in a query call")
             get, key = self.getter(path), self.sort_key(path.field)
             valued, nulls = [], []
@@ -703,7 +752,7 @@ class Engine:
     # shaping
     def queryable(self, name: str, pos: int) -> schema.SObjectType:
         obj = schema.get_sobject(name)
-        if obj is None:
+        if obj is None or not obj.readable:  # an object the user may not read is, to the user, not there
             raise ApiError(400, "INVALID_TYPE", located(
                 self.source, pos, f"sObject type '{name}' is not supported. If you are attempting to use a custom "
                                   "object, be sure to append the '__c' after the entity name. Please reference your "
@@ -717,11 +766,23 @@ class Engine:
         paths, seen = [], set()
         for ref in refs:
             path = resolve_path(obj, ref, self.source)
+            if ref.translate:
+                path = self.labelled(obj, ref, path)
             if path.key in seen:
                 raise self.malformed(ref.pos, f"duplicate field selected: {'.'.join(path.names)}")
             seen.add(path.key)
             paths.append(path)
         return paths
+
+    def labelled(self, obj: schema.SObjectType, ref: FieldRef, path: Path) -> Path:
+        """The path of `toLabel(ref)`: a picklist field; an alias only on the queried object's own fields (where an
+        aliased parent field's value would go is not documented, so the local org refuses it)."""
+        if path.polymorphic or not labels.translatable(path.field):
+            raise self.malformed(ref.pos, f"toLabel() needs a picklist field, not {'.'.join(path.names)}")
+        if ref.alias and path.hops:
+            raise self.malformed(ref.pos, "an alias on toLabel() of a parent's field is not supported by the local org")
+        owner = schema.get_sobject(path.hops[-1].reference_to[0]).name if path.hops else obj.name
+        return dataclasses.replace(path, label_of=owner, alias=ref.alias)
 
     def shaper(self, obj: schema.SObjectType, paths: list[Path]) -> Callable[[dict], dict]:
         def shape(row: dict) -> dict:
@@ -737,6 +798,9 @@ class Engine:
             if path.polymorphic and path.field.name == "Type":
                 found = schema.sobject_for_id(row["Id"])
                 target["Type"] = found.name if found else None
+            elif path.label_of:
+                target[path.alias or path.field.name] = labels.label(path.label_of, path.field,
+                                                                     row.get(path.field.name))
             else:
                 target[path.field.name] = row.get(path.field.name)
             return
@@ -840,7 +904,9 @@ class _ChildPlan:
     def __init__(self, engine: Engine, parent: schema.SObjectType, item: Subquery, outer: Query) -> None:
         query = item.query
         relationship = parent.child_relationship(query.sobject)
-        if relationship is None:
+        child_type = schema.get_sobject(relationship.child_sobject) if relationship is not None else None
+        if relationship is None or not child_type.readable or not (child_type.view_of is None or schema.get_sobject(
+                child_type.view_of).readable):
             raise ApiError(400, "INVALID_TYPE", located(
                 engine.source, query.sobject_pos,
                 f"Didn't understand relationship '{query.sobject}' in FROM part of query call. If you are attempting "

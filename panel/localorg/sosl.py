@@ -1,11 +1,11 @@
 """The local org's SOSL engine: `search?q=FIND ...` and `parameterizedSearch`, over a modelled search index.
 
 Supported: `FIND {terms}` (or `FIND 'terms'`), `IN ALL|NAME|EMAIL|PHONE FIELDS`, `RETURNING Obj(fields [WHERE ...]
-[ORDER BY ...] [LIMIT n]), Obj2, ...` with parent paths in the field lists and SOQL's WHERE / ORDER BY (see
-soql.py), and an overall `LIMIT n` (default 2000). Terms: words, "quoted phrases", AND, OR, AND NOT, parentheses
+[ORDER BY ...] [LIMIT n]), Obj2, ...` with parent paths and `toLabel(field)` in the field lists and SOQL's WHERE /
+ORDER BY (see soql.py), and an overall `LIMIT n` (default 2000). Terms: words, "quoted phrases", AND, OR, AND NOT, parentheses
 (AND binds tighter than OR; adjacent terms are ANDed), `*` and `?` wildcards after at least one character, and
 backslash escapes of the reserved characters `& | ! ( ) { } [ ] ^ " ~ * ? : \\ ' + -`. Anything else (WITH ...,
-SIDEBAR FIELDS, OFFSET, USING LISTVIEW, UPDATE TRACKING, toLabel()) answers MALFORMED_SEARCH naming it.
+SIDEBAR FIELDS, OFFSET, USING LISTVIEW, UPDATE TRACKING, toLabel() in WHERE) answers MALFORMED_SEARCH naming it.
 
 The index model and where it comes from:
 - Salesforce's SOSL reference (FIND {SearchQuery}): "The search engine splits record information separated by
@@ -217,7 +217,7 @@ class Search:
 
 def _searchable(name: str, source: str, pos: int) -> schema.SObjectType:
     obj = schema.get_sobject(name)
-    if obj is None:
+    if obj is None or not obj.readable:  # an object the user may not read is, to the user, not there
         raise ApiError(400, "INVALID_TYPE", located(source, pos, f"sObject type '{name}' is not supported."))
     if not obj.searchable:
         raise ApiError(400, "INVALID_TYPE_FOR_OPERATION", located(
@@ -286,6 +286,8 @@ class _SoslParser(Parser):
 
     def search_field(self) -> FieldRef:
         token = self.peek()
+        if token.is_word("TOLABEL") and self.peek(1).kind == "LPAREN":
+            return self.to_label()  # SOQL and SOSL Reference, "toLabel(fields)" in RETURNING
         if token.kind == "NAME" and self.peek(1).kind == "LPAREN":
             raise self.unsupported(token, f"the function {token.text}()")
         if token.kind == "LPAREN":
@@ -356,7 +358,7 @@ def _fields_in_scope(obj: schema.SObjectType, scope: str) -> list[schema.Field]:
 def execute(search: Search, store, *, api_version: str, now, search_lag_s: float, tz) -> list[dict]:
     visible_until = _epoch(now) - float(search_lag_s)
     specs = search.returning or [Returning(obj) for obj in schema.SOBJECTS.values()
-                                 if obj.searchable and obj.queryable]
+                                 if obj.searchable and obj.queryable and obj.readable]
     found: list[dict] = []
     for spec in specs:
         engine = Engine(spec.source, store, api_version=api_version, now=now, tz=tz,
@@ -459,7 +461,8 @@ def build_parameterized(params: dict) -> Search:
                    **({"where": params[f"{name}.where"]} if f"{name}.where" in params else {})}
                   for name in _text_list(params["sobject"], "sobject")]
     if wanted is None:
-        wanted = [{"name": obj.name} for obj in schema.SOBJECTS.values() if obj.searchable and obj.queryable]
+        wanted = [{"name": obj.name} for obj in schema.SOBJECTS.values()
+                  if obj.searchable and obj.queryable and obj.readable]
     if not isinstance(wanted, list) or not all(isinstance(entry, dict) for entry in wanted):
         raise malformed_search("sobjects must be a list of objects with a name")
     for entry in wanted:

@@ -36,10 +36,12 @@ from panel.salesforce import queries
 from panel.salesforce.client import integration_client
 from panel.salesforce.errors import NotFound, ReconnectRequired, SalesforceError, SalesforceUnavailable
 from panel.salesforce.http import SalesforceSession
+from panel.salesforce.oauth import LOGIN_SERVERS, SANDBOX_LOGIN, default_jwt_audience
 from panel.signin.connections import oauth_settings
 from panel.signin.session import current_connection, get_salesforce, login_required
 
-__all__ = ["Finding", "Section", "check_configuration", "check_connection", "check_describes", "run", "init_app"]
+__all__ = ["Finding", "Section", "check_configuration", "check_connection", "check_describes", "check_token_sources",
+           "run", "init_app"]
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 cli = AppGroup("panel", help="Operate the contact panel.")
@@ -78,11 +80,49 @@ class Section:
 
 # -- configuration --------------------------------------------------------------------------------------------------
 
-def check_configuration(config: Mapping[str, Any]) -> list[Finding]:
-    """The settings the dialer side depends on; a real org (SALESFORCE_LOGIN_URL set) gets the strict rules."""
+def check_configuration(config: Mapping[str, Any], settings=None) -> list[Finding]:
+    """The settings the dialer side depends on; a real org (SALESFORCE_LOGIN_URL set) gets the strict rules. With
+    the OAuth `settings`, also where each token comes from."""
     real_org = bool(config.get("SALESFORCE_LOGIN_URL"))
-    return [_webhook_secret(config.get("PANEL_WEBHOOK_SECRET"), real_org),
-            _frame_ancestors(config.get("PANEL_FRAME_ANCESTORS") or (), real_org)]
+    found = [_webhook_secret(config.get("PANEL_WEBHOOK_SECRET"), real_org),
+             _frame_ancestors(config.get("PANEL_FRAME_ANCESTORS") or (), real_org)]
+    return found + ([check_token_sources(settings)] if settings is not None else [])
+
+
+def check_token_sources(settings) -> Finding:
+    """Agents sign in at SALESFORCE_LOGIN_URL; the integration user's token comes from the org's My Domain
+    (SALESFORCE_MY_DOMAIN_URL), which alone serves the client credentials flow; a JWT bearer assertion is addressed
+    to the login server that fits the org (SALESFORCE_JWT_AUDIENCE). Says which of them is wrong without asking
+    Salesforce (panel.salesforce.oauth cites the documentation)."""
+    title = _("Where tokens come from")
+    source = settings.integration_url
+    if settings.uses_jwt:
+        flow = _("JWT bearer, audience %(audience)s", audience=settings.assertion_audience)
+        expected = default_jwt_audience(settings.login_url, settings.my_domain_url)
+        if settings.assertion_audience in LOGIN_SERVERS and settings.assertion_audience != expected:
+            return Finding("config.token_sources", title, False,
+                           _("The JWT bearer audience (SALESFORCE_JWT_AUDIENCE) is %(audience)s, but %(url)s is "
+                             "a %(kind)s.", audience=settings.assertion_audience,
+                             url=source or settings.login_url,
+                             kind=_("sandbox") if expected == SANDBOX_LOGIN else _("production org")),
+                           _("Set SALESFORCE_JWT_AUDIENCE to %(expected)s, or unset it: it follows the org.",
+                             expected=expected))
+    elif source is None:
+        return Finding("config.token_sources", title, False,
+                       _("The integration user signs in with client credentials, which only the org's My Domain "
+                         "serves, and SALESFORCE_MY_DOMAIN_URL is not set (SALESFORCE_LOGIN_URL is %(login)s): "
+                         "calls of agents who are not signed in cannot be logged.", login=settings.login_url),
+                       _MY_DOMAIN_FIX)
+    else:
+        flow = _("client credentials")
+    return Finding("config.token_sources", title, True,
+                   _("Agents sign in at %(login)s; the integration user's token comes from %(source)s (%(flow)s).",
+                     login=settings.login_url, source=source or settings.login_url, flow=flow))
+
+
+_MY_DOMAIN_FIX = _l("Set SALESFORCE_MY_DOMAIN_URL to the org's My Domain URL (Setup → My Domain), such as "
+                    "https://MyDomainName.my.salesforce.com, or https://MyDomainName--SandboxName.sandbox.my."
+                    "salesforce.com for a sandbox. Keep SALESFORCE_LOGIN_URL for the agents' sign-in.")
 
 
 def _webhook_secret(secret: str | None, real_org: bool) -> Finding:
@@ -140,11 +180,12 @@ def check_connection(connect: Callable[[], Any], settings, external_id_field: st
         client = connect()
     except SalesforceUnavailable as error:
         return [Finding("org.reach", reach_title, False,
-                        _("%(url)s did not answer: %(error)s", url=settings.login_url, error=error.message),
+                        _("%(url)s did not answer: %(error)s", url=settings.integration_url or settings.login_url,
+                          error=error.message),
                         _reach_fix(settings))]
     except SalesforceError as error:
         return [Finding("org.reach", reach_title, False,
-                        _("The sign-in was refused: %(error)s", error=error.message), _sign_in_fix(settings))]
+                        _("The sign-in was refused: %(error)s", error=error.message), _sign_in_fix(settings, error))]
     findings.append(Finding("org.reach", reach_title, True, client.instance_url))
 
     api = _api_version(client, settings)
@@ -187,12 +228,19 @@ def _api_refused(error: SalesforceError, settings) -> Finding:
     title = _("API access")
     if isinstance(error, ReconnectRequired):
         return Finding("org.api_access", title, False, _("Salesforce refused the access token: %(error)s",
-                                                         error=error.message), _sign_in_fix(settings))
+                                                         error=error.message), _sign_in_fix(settings, error))
     if error.error_code in _API_DISABLED:
-        return Finding("org.api_access", title, False, _("The API is disabled: %(error)s", error=error.message),
-                       _("In Salesforce, give this user the “API Enabled” permission (profile or permission set). "
-                         "The org's edition must include API access (Enterprise, Unlimited, Performance or "
-                         "Developer, or Professional with the API add-on)."))
+        # API_DISABLED_FOR_ORG: the edition has no API access, or the user lacks "API Enabled" (REST API Developer
+        # Guide, "Supported Editions and Required Permissions"); signing in works all the same.
+        return Finding("org.api_access", title, False,
+                       _("Salesforce signed this user in but refuses every API call (%(code)s): the org's edition "
+                         "does not include API access — Professional Edition without the API add-on, or "
+                         "Essentials — or this user lacks the “API Enabled” permission. The panel cannot work "
+                         "without it.", code=error.error_code),
+                       _("Ask Salesforce (your account executive) to add API access to the org: Enterprise, "
+                         "Unlimited, Performance and Developer Edition include it, Professional Edition needs the "
+                         "API add-on. If the edition has it, give this user the “API Enabled” permission (profile "
+                         "or permission set)."))
     if isinstance(error, SalesforceUnavailable):
         fix = _reach_fix(settings) if error.status is None else _(
             "Salesforce answered but could not serve the request (HTTP %(status)s): it may be in maintenance or "
@@ -277,11 +325,22 @@ def _object_name(api_name: str) -> str:
 def _reach_fix(settings) -> str:
     if current_app.config.get("LOCALORG_ENABLED"):
         return _("Start the local org (`make run` serves it) or point LOCALORG_URL at it.")
-    return _("Check SALESFORCE_LOGIN_URL (https://login.salesforce.com, https://test.salesforce.com for a sandbox, "
-             "or the org's My Domain URL) and that this server can reach it (proxy, firewall).")
+    return _("Check SALESFORCE_MY_DOMAIN_URL (the org's My Domain URL, where the integration user's token comes "
+             "from; unset, the SALESFORCE_LOGIN_URL) and that this server can reach it (proxy, firewall).")
 
 
-def _sign_in_fix(settings) -> str:
+# What Salesforce answers when a token is asked for at the wrong place (panel.salesforce.oauth cites the pages).
+_WRONG_DOMAIN = "request not supported on this domain"
+_WRONG_AUDIENCE = "audience is invalid"
+
+
+def _sign_in_fix(settings, error: SalesforceError) -> str:
+    if error.error_code == "my_domain_unknown" or _WRONG_DOMAIN in (error.message or ""):
+        return str(_MY_DOMAIN_FIX)
+    if _WRONG_AUDIENCE in (error.message or ""):
+        return _("Salesforce wants the JWT addressed to its login server, not to %(audience)s: set "
+                 "SALESFORCE_JWT_AUDIENCE to https://login.salesforce.com, or https://test.salesforce.com for a "
+                 "sandbox (never the My Domain), or unset it.", audience=settings.assertion_audience)
     if settings.uses_jwt:
         return _("Check SALESFORCE_CLIENT_ID, SALESFORCE_JWT_USERNAME and the private key "
                  "(SALESFORCE_JWT_PRIVATE_KEY_FILE); the connected app must hold the matching certificate and the "
@@ -298,7 +357,7 @@ def run(*, signed_in_user: tuple[str, Callable[[], Any]] | None = None) -> list[
     config = current_app.config
     settings = oauth_settings()
     external_id = config.get("PANEL_CALL_EXTERNAL_ID_FIELD") or None
-    sections = [Section(_("Configuration"), check_configuration(config)),
+    sections = [Section(_("Configuration"), check_configuration(config, settings)),
                 Section(_("Integration user (logs calls)"),
                         check_connection(lambda: integration_client(settings), settings, external_id))]
     if signed_in_user is not None:

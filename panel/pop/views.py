@@ -7,12 +7,19 @@ URL contract (dialer vendors and tests rely on it):
   through `show_pop`, which the sidebar's `/panel` view calls when a `phone` parameter is present.
 - `POST /panel/pick` (`record_id`, `phone`, optional `record_type`, `call_id`) — remember the caller, show the card.
 - `POST /panel/records` (`record_type` Lead|Contact, `LastName`, `FirstName`, `Company`, `Title`, `Email`,
-  `Phone`) — quick-create, then show the new record's card.
+  `Phone`, optional `call_id`, `allow_duplicates=1`) — quick-create, then show the new record's card; with a call,
+  the call is logged against the new record. When the org's duplicate rules match existing records, those are
+  offered instead (each through `POST /panel/pick`), and where the rules only alert, "create anyway" re-posts the
+  form with `allow_duplicates=1`.
 - `GET /panel/search?q=<text>&phone=<number>` — the manual search's `#search-results` fragment.
 
 Every response is a page or a fragment a person can act on: Salesforce failures become the error or stale state
 (see panel.callers.lookup), bad input a 400 (`partials/pop_bad_request.html`, keeping the `#pop` root) or a 422
 naming the field.
+
+A pick or a new record tied to a call (`call_id`) is accepted only from the agent the call's events name
+(`panel.calls.ledger.may_act_on_call`); anyone else gets 403, and a call no event has named yet 409, with nothing
+saved. Showing the pop for a call costs nothing and stays open to anyone signed in.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from flask_babel import lazy_gettext as _l
 
 from panel import web
 from panel.callers import lookup, new_record, picks
+from panel.calls import ledger
 from panel.calls.events import identifier_problem
 from panel.i18n import local_time
 from panel.phone import PhoneNumber, display, is_withheld, parse_caller, same_caller
@@ -42,6 +50,8 @@ DIRECTIONS = ("inbound", "outbound")
 TYPE_LABELS = {"Contact": _l("Contact"), "Account": _l("Account"), "Lead": _l("Lead")}
 PHONE_LABELS = {"Phone": _l("Phone"), "MobilePhone": _l("Mobile"), "HomePhone": _l("Home"),
                 "OtherPhone": _l("Other phone"), "AssistantPhone": _l("Assistant")}
+# A person account's own phones (Person Accounts) read as its person contact's.
+PHONE_LABELS.update({f"Person{name}": label for name, label in PHONE_LABELS.items() if name != "Phone"})
 # Salesforce's field → the quick-create input showing its message: the form's fields are Salesforce's own.
 _CREATE_FIELDS = {field.name: field.name for field in new_record.FIELDS}
 
@@ -70,6 +80,12 @@ def _call_params(source: Mapping) -> dict:
     if direction and direction not in DIRECTIONS:
         raise BadInput("direction", "direction must be inbound or outbound")
     return {"call_id": call_id or None, "direction": direction or None}
+
+
+def _may_bind(call: Mapping) -> None:
+    """Raises `ledger.CallRefused` unless the signed-in agent may tie something to the request's call (if any)."""
+    if call["call_id"]:
+        ledger.may_act_on_call(call["call_id"], current_connection())
 
 
 def _phone_param(source: Mapping) -> str:
@@ -136,7 +152,7 @@ def _context(pop: lookup.PopResult | None, settings: lookup.PopSettings, *, call
         type_label=lambda name: TYPE_LABELS.get(name, name), phone_label=lambda name: PHONE_LABELS.get(name, name),
         quick_create_fields=new_record.FIELDS, record_types=new_record.RECORD_TYPES,
         form={"record_type": "Lead", "Phone": display(number, region) if number else ""}, errors={},
-        results=None, search_error=None, search_text="", search_phone=phone,
+        results=None, search_error=None, search_text="", search_phone=phone, refused=None, duplicates=None,
     )
     context.update(extra)
     return context
@@ -170,6 +186,11 @@ def pick():
     call = _call_params(request.form)
     record_id, record_type = _picked_record(request.form)
     settings = pop_settings()
+    try:
+        _may_bind(call)
+    except ledger.CallRefused as refused:
+        context = _context(None, settings, search_phone=phone, refused=refused.reason, **call)
+        return web.render("partials/pop_call_refused.html", context, refused.status, vary_on_htmx=True)
     agent = current_agent()
     pop = lookup.pick_record(agent, phone, record_id, get_salesforce, settings=settings, call_id=call["call_id"])
     if pop is None and record_type is not None:
@@ -183,7 +204,7 @@ def _picked_from_search(agent: lookup.Agent, phone: str, record_id: str, record_
                         settings: lookup.PopSettings) -> lookup.PopResult | None:
     """A record found by the manual search: show its card, and remember it for the number when there is one."""
     try:
-        card = lookup.card_for_record(get_salesforce, record_type, record_id, agent)
+        card = lookup.card_for_record(get_salesforce, record_type, record_id, agent, settings=settings)
     except SalesforceUnavailable:
         return lookup.PopResult("unavailable", phone, failure="unreachable")
     if card is None:
@@ -211,17 +232,26 @@ def _only_card(card, raw_phone: str, number: PhoneNumber | None) -> lookup.PopRe
 def create():
     """Quick-create: `partials/pop.html` (or `pop_page.html`) with the new record's card (201), or the no-match
     state with the form again, every typed value kept and a message per field (422; 503 or 502 when Salesforce
-    could not be asked or refused the request)."""
+    could not be asked or refused the request; 403 or 409, nothing created, when the form's call is not the
+    agent's). When the org's duplicate rules refuse it, 409 with the records they matched offered as picks
+    (`partials/duplicate_choices.html`) and, for rules that only alert, "create anyway" (`allow_duplicates=1`). A
+    record created during a call is what the call is logged against."""
     call = _call_params(request.form)
     settings = pop_settings()
     record_type = request.form.get("record_type") or ""
     typed = new_record.read(request.form)
     errors, values = new_record.check(typed, record_type, settings.region)
     number = parse_caller(typed["Phone"], settings.region) if typed["Phone"] else None
-    status = 422
+    status, refusal, duplicates = 422, None, None
     if not errors:
         try:
-            card = lookup.quick_create(get_salesforce, current_agent(), record_type, values, settings=settings)
+            _may_bind(call)
+            card = lookup.quick_create(get_salesforce, current_agent(), record_type, values, settings=settings,
+                                       allow_duplicates=request.form.get("allow_duplicates") == "1")
+        except ledger.CallRefused as refused:
+            refusal, status = refused.reason, refused.status
+        except lookup.DuplicatesDetected as found:  # the existing records are offered: never a bare refusal
+            duplicates, status = found, 409
         except (lookup.CreateRejected, *web.SALESFORCE_FAILURES) as error:
             refused = web.refusal(
                 error, _CREATE_FIELDS, other="_record",
@@ -229,10 +259,13 @@ def create():
                 refused=lambda message: _l("Salesforce refused the request: %(message)s", message=message))
             errors, status = refused.messages("_record"), refused.status
         else:
+            if call["call_id"]:  # the agent said who is calling by creating them: the call is logged against it
+                picks.remember_call_pick(call["call_id"], record_id=card.record_id, record_type=card.record_type,
+                                         user_id=current_agent().user_id)
             return _respond(_context(_only_card(card, typed["Phone"], number), settings, **call), 201)
     pop = lookup.PopResult("no_match", typed["Phone"], number)
-    return _respond(_context(pop, settings, form={**typed, "record_type": record_type}, errors=errors, **call),
-                    status)
+    return _respond(_context(pop, settings, form={**typed, "record_type": record_type}, errors=errors,
+                             refused=refusal, duplicates=duplicates, **call), status)
 
 
 @bp.route("/search", methods=["GET"])

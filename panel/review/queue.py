@@ -1,15 +1,16 @@
 """The review queue: the calls a person must decide on, and the decisions.
 
-A call goes to review when no rule chose its record (several matches or none, panel.calls.choice) or Salesforce
-refused its Task for good (panel.calls.pipeline); the rows are the ledger's `ReviewItem`s. This module reads them
-for the queue's pages (`open_reviews`, `open_review_counts`, `resolved_reviews`, `review_item`) and records a
-reviewer's decision exactly once (`resolve_review`); panel.review.views shows them.
+A call goes to review when no rule chose its record (several matches or none, panel.calls.choice), Salesforce
+refused its Task for good, or its job failed unexpectedly attempt after attempt (panel.calls.pipeline); the rows are
+the ledger's `ReviewItem`s. This module reads them for the queue's pages (`open_reviews`, `open_review_counts`,
+`resolved_reviews`, `review_item`) and records a reviewer's decision exactly once, claiming the item before
+anything is created (`resolve_review`); panel.review.views shows them.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Sequence
+from typing import Callable, Sequence
 
 from sqlalchemy import and_, func, or_, select, update
 
@@ -80,13 +81,20 @@ def review_item(item_id: int) -> tuple[ReviewItem, CallRecord | None] | None:
 
 def resolve_review(item_id: int, settings: LoggingSettings, *, reviewer: str, resolution: str,
                    record_id: str | None = None, record_type: str | None = None,
-                   now: datetime | None = None) -> CallRecord:
+                   create: Callable[[], tuple[str, str]] | None = None, now: datetime | None = None) -> CallRecord:
     """Record a reviewer's decision on an open item and set the call up for logging (or dismiss it).
 
-    Exactly once, however many reviewers click at the same time: the item is closed by a conditional UPDATE
-    under the call's lease (held for `settings.lease_ttl_s`), and only the winner changes the call. Raises
-    `AlreadyResolved` for the others, `CallBusy` when the call is being logged right now. The caller enqueues the
-    call afterwards (`panel.calls.jobs.enqueue_call`) unless it was dismissed.
+    Claim first, then act, however many reviewers click at the same time: under the call's lease (held for
+    `settings.lease_ttl_s`) a conditional UPDATE claims the item, and only its winner changes the call or creates
+    anything. The others get `AlreadyResolved`; `CallBusy` when the call is being logged right now.
+
+    `create` makes the record a decision needs (the new Lead) and returns its (Id, type). It runs once the claim is
+    committed, in no database transaction (SQLite would hold its one write lock while Salesforce answers), and what
+    it made is recorded after it. When it raises, the claim is given back, the item waits again and the exception
+    propagates: never a half-resolved item. A request that dies in between leaves a claim with no record; the sweep
+    gives it back once the call's lease is free (panel.calls.jobs.sweep).
+
+    The caller enqueues the call afterwards (`panel.calls.jobs.enqueue_call`) unless it was dismissed.
     """
     if resolution not in RESOLUTIONS:
         raise ValueError(f"unknown resolution {resolution!r}")
@@ -97,13 +105,16 @@ def resolve_review(item_id: int, settings: LoggingSettings, *, reviewer: str, re
     call_id = item.call_id
     db.session.rollback()
     with call_lease(call_id, ttl_s=settings.lease_ttl_s, wait_s=PERSON_LEASE_WAIT_S) as record:
-        closed = db.session.execute(
+        claimed = db.session.execute(
             update(ReviewItem).where(ReviewItem.id == item_id, ReviewItem.resolved_at.is_(None))
             .values(resolved_at=moment, resolved_by=reviewer, resolution=resolution, resolved_record_id=record_id)
         ).rowcount
-        if closed != 1 or record.status not in ("needs_review", "failed"):
+        if claimed != 1 or record.status not in ("needs_review", "failed"):
             db.session.rollback()
             raise AlreadyResolved(db.session.get(ReviewItem, item_id))
+        if create is not None:
+            db.session.commit()  # the claim stands before Salesforce is asked
+            record_id, record_type = _create_for_claim(item_id, reviewer, moment, create)
         if resolution == "dismissed":
             record.status, record.outcome = "skipped", "dismissed"
         else:
@@ -115,3 +126,27 @@ def resolve_review(item_id: int, settings: LoggingSettings, *, reviewer: str, re
         touch(record, moment)
         db.session.commit()
         return record
+
+
+def _claim_of(item_id: int, reviewer: str, moment: datetime):
+    """The item while it is this reviewer's claim, made at `moment`, with nothing recorded yet."""
+    return update(ReviewItem).where(ReviewItem.id == item_id, ReviewItem.resolved_by == reviewer,
+                                    ReviewItem.resolved_at == moment, ReviewItem.resolved_record_id.is_(None))
+
+
+def _create_for_claim(item_id: int, reviewer: str, moment: datetime,
+                      create: Callable[[], tuple[str, str]]) -> tuple[str, str]:
+    """`create()` for a claimed item, and its record noted on the item; the claim given back when it fails."""
+    try:
+        record_id, record_type = create()
+    except BaseException:
+        db.session.rollback()
+        db.session.execute(_claim_of(item_id, reviewer, moment).values(resolved_at=None, resolved_by=None,
+                                                                        resolution=None))
+        db.session.commit()
+        raise
+    noted = db.session.execute(_claim_of(item_id, reviewer, moment).values(resolved_record_id=record_id)).rowcount
+    if noted != 1:  # the claim outlived the lease and the sweep gave it back: someone else may decide now
+        db.session.rollback()
+        raise AlreadyResolved(db.session.get(ReviewItem, item_id))
+    return record_id, record_type

@@ -1,10 +1,12 @@
 """`/review`: the calls a person must decide on before they can be logged.
 
 Who: signed-in users whose e-mail is in PANEL_REVIEWERS (everyone else gets 403). What: ended calls that matched
-several records with no pick, matched none, or failed permanently (the error is shown). A reviewer picks one of
-the candidates, searches Salesforce for another record, creates a Lead, retries a failed call, or dismisses it.
-The decision is recorded (who, what, when: the "Resolved" list) and the logging job then writes the call's one
-Task; two reviewers deciding at once cannot log a call twice (`panel.review.queue.resolve_review`).
+several records with no pick, matched none, or could not be logged (Salesforce refused the Task for good, or the
+job failed the same way attempt after attempt; the error is shown). A reviewer picks one of the candidates,
+searches Salesforce for another record, creates a Lead, retries a failed call, or dismisses it. The decision is
+recorded (who, what, when: the "Resolved" list) and the logging job then writes the call's one Task; two reviewers
+deciding at once cannot log a call twice or create two Leads: the item is claimed before anything is created
+(`panel.review.queue.resolve_review`).
 
 URL contract (htmx; each action answers with the changed item, `partials/review_item.html`):
 
@@ -15,7 +17,9 @@ URL contract (htmx; each action answers with the changed item, `partials/review_
   for itself. The heading counts every waiting call (`#review-count`); item responses refresh it out of band.
 - `GET  /review/items/<id>/search?q=…` — `#review-search-<id>` results, each with a pick button.
 - `POST /review/items/<id>/pick` (`record_id`, `record_type`) — log the call against that record.
-- `POST /review/items/<id>/lead` (`LastName`, `FirstName`, `Company`, `Phone`) — create a Lead, log against it.
+- `POST /review/items/<id>/lead` (`LastName`, `FirstName`, `Company`, `Phone`, `allow_duplicates=1`) — create a
+  Lead, log against it. When the org's duplicate rules match existing records, those are offered instead (each
+  through `…/pick`), and where the rules only alert, "create anyway" re-posts the form with `allow_duplicates=1`.
 - `POST /review/items/<id>/retry` — a failed call: try again as it is (after fixing the cause in Salesforce).
 - `POST /review/items/<id>/dismiss` — do not log the call.
 
@@ -36,7 +40,7 @@ from panel.calls import jobs, ledger
 from panel.calls.logging_rules import who_and_what
 from panel.i18n import local_time
 from panel.review import queue
-from panel.salesforce.contacts import CreateRejected, lightning_url
+from panel.salesforce.contacts import CreateRejected, DuplicatesDetected, lightning_url
 from panel.salesforce.errors import ReconnectRequired, SalesforceError, SalesforceUnavailable
 from panel.salesforce.ids import is_record_id, record_type_of
 from panel.signin.session import current_connection, get_salesforce, login_required
@@ -49,7 +53,7 @@ bp = Blueprint("review", __name__, url_prefix="/review")
 LEAD_FIELDS = new_record.select("LastName", "FirstName", "Company", "Phone", optional=("Phone",))
 _LEAD_FIELD_NAMES = {field.name: field.name for field in LEAD_FIELDS}
 REASONS = {"several": _l("Several records match"), "none": _l("No record matches"),
-           "error": _l("Salesforce refused the Task")}
+           "error": _l("The call could not be logged")}
 PAGE_SIZE = 20
 MAX_ITEM_ID = 2**31 - 1  # the id column is a 32-bit integer on PostgreSQL; a larger number names no item
 RESOLUTION_LABELS = {"record": _l("Logged against a record"), "lead": _l("Logged against a new Lead"),
@@ -113,14 +117,15 @@ def _view_helpers() -> dict:
 
 
 def _item_response(item_id: int, *, status: int = 200, errors: dict | None = None, values: dict | None = None,
-                   failure: str | None = None, results=None, query: str = ""):
+                   failure: str | None = None, results=None, query: str = "", duplicates=None):
     """`partials/review_item.html` (the item as it is now) and, for htmx, `partials/review_count.html` out of band;
     a POST without htmx that went well goes back to the page instead."""
     item, call = _item_or_404(item_id)
     if not web.is_htmx() and request.method == "POST" and status < 400:
         return redirect(url_for("review.show_queue"))
     html = render_template("partials/review_item.html", item=item, call=call, errors=errors or {},
-                           values=values or {}, failure=failure, results=results, query=query, **_view_helpers())
+                           values=values or {}, failure=failure, results=results, query=query,
+                           duplicates=duplicates, **_view_helpers())
     if web.is_htmx():
         html += render_template("partials/review_count.html", waiting=sum(queue.open_review_counts().values()),
                                 out_of_band=True)
@@ -139,10 +144,13 @@ def _already_resolved(item_id: int):
                           failure=str(_l("Someone else resolved this call first; nothing was changed.")))
 
 
-def _resolve(item_id: int, resolution: str, record_id: str | None = None, record_type: str | None = None):
+def _resolve(item_id: int, resolution: str, record_id: str | None = None, record_type: str | None = None,
+             create=None):
+    """The decision, exactly once (`queue.resolve_review`: claimed before `create` makes anything); what `create`
+    raises reaches the caller, the item waiting again."""
     try:
         queue.resolve_review(item_id, jobs.call_settings(), reviewer=_reviewer_email(), resolution=resolution,
-                             record_id=record_id, record_type=record_type)
+                             record_id=record_id, record_type=record_type, create=create)
     except queue.AlreadyResolved:
         return _already_resolved(item_id)
     except ledger.CallBusy:
@@ -245,25 +253,35 @@ def search_records(item_id: int):
 @bp.route(f"/items/{_ITEM}/lead", methods=["POST"])
 @reviewer_required
 def create_lead(item_id: int):
-    """Create a Lead and log the call against it: `partials/review_item.html`, resolved; or the item with the
-    Lead's form again, what was typed kept and a message per field (422; 503 when Salesforce is unreachable, 502
-    when it refused the request)."""
+    """Create a Lead and log the call against it: `partials/review_item.html`, resolved. The item is claimed
+    before the Lead is created, so reviewers deciding at once create one Lead (the others get 409). When no Lead
+    is created, the item again, still waiting, what was typed kept and a message per field (422; 503 when
+    Salesforce is unreachable, 502 when it refused the request). When the org's duplicate rules refused the Lead,
+    409 with the records they matched offered as picks (the `…/pick` path) and, for rules that only alert, "create
+    anyway" (`allow_duplicates=1`)."""
     _item_or_404(item_id)
     settings = _pop_settings()
     values = new_record.read(request.form, LEAD_FIELDS)
     errors, lead = new_record.check(values, "Lead", settings.region, LEAD_FIELDS)
     if errors:
         return _item_response(item_id, status=422, errors=errors, values=values)
+
+    def create() -> tuple[str, str]:
+        card = lookup.quick_create(get_salesforce, _reviewer_agent(), "Lead", lead, settings=settings,
+                                   allow_duplicates=request.form.get("allow_duplicates") == "1")
+        return card.record_id, "Lead"
+
     try:
-        card = lookup.quick_create(get_salesforce, _reviewer_agent(), "Lead", lead, settings=settings)
+        return _resolve(item_id, "lead", create=create)
+    except DuplicatesDetected as found:  # the claim was given back; the existing records are offered instead
+        return _item_response(item_id, status=409, values=values, duplicates=found)
     except (CreateRejected, *web.SALESFORCE_FAILURES) as error:
-        refused = web.refusal(error, _LEAD_FIELD_NAMES,
-                              unreachable=_l("Salesforce is unreachable, so no Lead was created. Try again."),
-                              refused=lambda message: _l("Salesforce refused the request: %(message)s",
-                                                         message=message))
+        refused = web.refusal(error, _LEAD_FIELD_NAMES, unreachable=_l(
+            "Salesforce is unreachable, so no Lead was created and the call is still waiting. Try again."),
+            refused=lambda message: _l("Salesforce refused the request, so the call is still waiting: %(message)s",
+                                       message=message))
         return _item_response(item_id, status=refused.status, values=values, errors=refused.errors,
-                              failure=refused.failure)
-    return _resolve(item_id, "lead", card.record_id, "Lead")
+                              failure=refused.failure or str(_l("No Lead was created; the call is still waiting.")))
 
 
 @bp.route(f"/items/{_ITEM}/retry", methods=["POST"])

@@ -1,7 +1,9 @@
 """The one Salesforce Task each call produces: find it, create it, append a note to it, close it.
 
-Each function is one API request (`append_note`: two, a read and a write). Failures keep the client's types
-(`SalesforceUnavailable` is worth retrying), except that a refused write becomes `TaskRejected` (the same error
+Each function is one API request (`append_note`: two, a read and a write), plus, once per org and hour, the
+query for the org's Task statuses: the call rules write a default org's statuses ("In Progress", "Completed")
+and the writes here put the org's own values in their place (`panel.salesforce.task_statuses`). Failures keep
+the client's types (`SalesforceUnavailable` is worth retrying), except that a refused write becomes `TaskRejected` (the same error
 the task form already shows field by field) and a Task that no longer exists becomes `TaskGone`, so the caller
 forgets it and creates a new one.
 
@@ -13,9 +15,9 @@ from __future__ import annotations
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping, TypeVar
 
-from panel.salesforce import queries
+from panel.salesforce import queries, task_statuses
 from panel.salesforce.contacts import FieldProblem
 from panel.salesforce.errors import NotFound, SalesforceRequestError
 from panel.salesforce.tasks import TaskRejected
@@ -32,7 +34,7 @@ __all__ = [
     "upsert_task",
 ]
 
-OPEN_STATUS = "In Progress"
+_T = TypeVar("_T")
 _NOT_UPDATEABLE = "INVALID_FIELD_FOR_INSERT_UPDATE"
 DESCRIPTION_MAX = 32_000
 
@@ -78,16 +80,48 @@ def _task(row: Mapping[str, Any]) -> CallTask:
 # -- writing ------------------------------------------------------------------------------------------------------
 
 def create_task(client, fields: Mapping[str, Any]) -> str:
-    """Create a Task with exactly `fields`; its new Id."""
-    with _refusals():
-        return client.create("Task", fields)
+    """Create a Task with `fields`, its status in the org's own values; its new Id."""
+    def create(written: Mapping[str, Any]) -> str:
+        with _refusals():
+            return client.create("Task", written)
+
+    return _in_org_statuses(client, fields, create)
 
 
 def update_task(client, task_id: str, fields: Mapping[str, Any]) -> None:
     if not fields:
         return
-    with _refusals(task_id):
-        client.update("Task", task_id, fields)
+
+    def update(written: Mapping[str, Any]) -> None:
+        with _refusals(task_id):
+            client.update("Task", task_id, written)
+
+    _in_org_statuses(client, fields, update)
+
+
+def _in_org_statuses(client, fields: Mapping[str, Any], write: Callable[[Mapping[str, Any]], _T]) -> _T:
+    """`write(fields)` with the status in the org's values; when Salesforce refuses the status, the admin changed
+    the values since they were cached: read them again and write once more (one more request, that once)."""
+    try:
+        return write(in_org_statuses(client, fields))
+    except TaskRejected as rejected:
+        if "Status" not in fields or not any(problem.code == task_statuses.RESTRICTED_PICKLIST
+                                             and problem.field in (None, "Status") for problem in rejected.problems):
+            raise
+        task_statuses.forget(client)
+        return write(in_org_statuses(client, fields))
+
+
+def in_org_statuses(client, fields: Mapping[str, Any]) -> Mapping[str, Any]:
+    """`fields` with a default org's Status ("Not Started", "In Progress", "Completed": what the call rules
+    write) turned into the org's own value (`panel.salesforce.task_statuses`); no request when there is no Status
+    or the org's values are cached."""
+    status = fields.get("Status")
+    roles = {task_statuses.DEFAULT.open: "open", task_statuses.DEFAULT.working: "working",
+             task_statuses.DEFAULT.done: "done"}
+    if status not in roles:
+        return fields
+    return {**fields, "Status": getattr(task_statuses.for_org(client), roles[status])}
 
 
 def upsert_task(client, field_name: str, key: str, fields: Mapping[str, Any]) -> tuple[str, bool]:
@@ -96,10 +130,13 @@ def upsert_task(client, field_name: str, key: str, fields: Mapping[str, Any]) ->
     Returns (Task Id, created). A Task that exists is not changed here: `TaskSubtype` may only be set on create,
     so Salesforce refuses the upsert (INVALID_FIELD_FOR_INSERT_UPDATE) and the caller closes the Task found.
     """
-    payload = {name: value for name, value in fields.items() if name != field_name}
-    try:
+    def upsert(written: Mapping[str, Any]) -> dict:
         with _refusals():
-            answer = client.upsert("Task", field_name, key, payload)
+            return client.upsert("Task", field_name, key,
+                                 {name: value for name, value in written.items() if name != field_name})
+
+    try:
+        answer = _in_org_statuses(client, fields, upsert)
     except TaskRejected as rejected:
         if not any(problem.code == _NOT_UPDATEABLE for problem in rejected.problems):
             raise
@@ -117,7 +154,7 @@ def create_open_call_task(client, *, call_id: str, who_id: str | None, what_id: 
                           subject: str, direction: str | None, activity_date: date,
                           external_id_field: str | None = None) -> str:
     """The open Task an agent's note during a call starts; the call's end completes this same Task."""
-    fields = {"Subject": subject, "Status": OPEN_STATUS, "TaskSubtype": "Call", "Type": "Call",
+    fields = {"Subject": subject, "Status": task_statuses.DEFAULT.working, "TaskSubtype": "Call", "Type": "Call",
               "CallObject": call_id, "WhoId": who_id, "WhatId": what_id, "Description": description,
               "ActivityDate": activity_date.isoformat(),
               "CallType": direction.capitalize() if direction in ("inbound", "outbound") else None}

@@ -3,12 +3,13 @@
 What this adds to simple-salesforce:
 
 - a (connect, read) timeout on every request and the route to the local org (`SalesforceSession`);
-- an expired access token (`401 INVALID_SESSION_ID`) is renewed **once** — through the refresh token, or for the
-  integration user by signing in again — and the request retried once; `on_token_refreshed` hears about the new
-  token so the caller can store it. A refresh token Salesforce no longer honours raises `ReconnectRequired`.
-  Requests sent at the same time from several threads (the screen pop's two) that all meet the expired token
-  renew it once: the others wait for that renewal and retry with its token (a rotated refresh token is only good
-  once);
+- an expired access token (`401 INVALID_SESSION_ID`) is renewed **once** — through the refresh token, or by the
+  caller's `renew(expired_access_token)` (the integration user signs in again; an agent's client renews under the
+  panel's lock across processes, panel.signin.connections) — and the request retried once; `on_token_refreshed`
+  hears about the new token so the caller can store it. A refresh token Salesforce no longer honours raises
+  `ReconnectRequired`. Requests sent at the same time from several threads (the screen pop's two) that all meet
+  the expired token renew it once: the others wait for that renewal and retry with its token (a rotated refresh
+  token is only good once);
 - failures become the few types of `panel.salesforce.errors`;
 - `api_usage` keeps the latest `Sforce-Limit-Info` reading (API requests used / allowed in the last 24 hours).
 
@@ -55,14 +56,15 @@ class SalesforceClient:
     """The panel's only way to call the Salesforce REST API.
 
     `on_token_refreshed(token: TokenResponse)` is called after a renewal; `token.refresh_token` is only set when
-    the connected app rotates refresh tokens. `renew` replaces the refresh-token grant (the integration user has
-    no refresh token and signs in again instead).
+    the connected app rotates refresh tokens. `renew(expired_access_token)` replaces the refresh-token grant: the
+    integration user has no refresh token and signs in again; an agent's client is renewed by whoever keeps the
+    stored token, which may find it renewed already by another process and answer that one.
     """
 
     def __init__(self, instance_url: str, access_token: str, *, refresh_token: str | None = None,
                  oauth: OAuthSettings | None = None, api_version: str | None = None,
                  on_token_refreshed: Callable[[TokenResponse], Any] | None = None,
-                 renew: Callable[[], TokenResponse] | None = None,
+                 renew: Callable[[str], TokenResponse] | None = None,
                  timeout: tuple[float, float] | None = None) -> None:
         self.instance_url = instance_url.rstrip("/")
         self.access_token = access_token
@@ -188,11 +190,11 @@ class SalesforceClient:
         """Renew the `expired` access token unless another thread already has while this one waited."""
         with self._renewal:
             if self.access_token == expired:
-                self._refresh()
+                self._refresh(expired)
 
-    def _refresh(self) -> None:
+    def _refresh(self, expired: str) -> None:
         if self._renew is not None:
-            token = self._renew()
+            token = self._renew(expired)
         elif self.refresh_token and self.oauth:
             token = refresh_access_token(self.oauth, self.refresh_token)
         else:
@@ -211,7 +213,7 @@ def integration_client(settings: OAuthSettings, **client_options) -> SalesforceC
     """A client acting as the integration user; it fetches a fresh token whenever the old one expires."""
     token = fetch_integration_token(settings)
     return SalesforceClient(token.instance_url, token.access_token, oauth=settings,
-                            renew=lambda: fetch_integration_token(settings), **client_options)
+                            renew=lambda expired: fetch_integration_token(settings), **client_options)
 
 
 def _name(api_name: str) -> str:

@@ -27,6 +27,7 @@ from urllib.parse import quote, urlencode
 
 from panel.salesforce import queries
 from panel.salesforce.errors import SalesforceRequestError
+from panel.salesforce.queries import STANDARD, PopFields
 
 __all__ = [
     "CONTACT_PHONE_FIELDS",
@@ -34,12 +35,15 @@ __all__ = [
     "PHONE_FIELDS",
     "ContactCard",
     "CreateRejected",
+    "Duplicate",
+    "DuplicatesDetected",
     "FieldProblem",
     "Match",
     "Opportunity",
+    "PopFields",
     "create_record",
+    "describe_pop_fields",
     "fetch_cards",
-    "hidden_pop_fields",
     "search_cards",
     "search_phone",
     "stage_from_answers",
@@ -79,6 +83,12 @@ class Match:
     account_id: str | None = None
     phones: dict[str, str | None] = field(default_factory=dict)
     last_modified: str | None = None
+    is_person: bool = False  # a person account (Account) or a person contact (Contact): `ContactCard.is_person`
+    person_contact_id: str | None = None
+
+    @property
+    def is_person_account(self) -> bool:
+        return self.is_person and self.record_type == "Account"
 
 
 @dataclass(frozen=True)
@@ -90,6 +100,10 @@ class ContactCard:
     read (the card came from the search alone): the card then loads its stage with its task lists. `lead_status`
     is set for Leads only. `url` is the Lightning record page, which must open in a new tab (Salesforce refuses to
     be framed).
+
+    In an org with Person Accounts, `is_person` marks a person account (an Account: the card shows the person,
+    `person_contact_id` is its person contact, the Task's WhoId) or a person contact (a Contact: the same person,
+    whom the pop shows once, as the account).
     """
 
     record_id: str
@@ -106,6 +120,12 @@ class ContactCard:
     lead_status: str | None = None
     last_modified: str | None = None
     opportunities_known: bool = True
+    is_person: bool = False
+    person_contact_id: str | None = None
+
+    @property
+    def is_person_account(self) -> bool:
+        return self.is_person and self.record_type == "Account"
 
     @property
     def stage(self) -> str | None:
@@ -130,50 +150,83 @@ class CreateRejected(Exception):
         self.problems = tuple(problems)
 
 
+@dataclass(frozen=True)
+class Duplicate:
+    """An existing record the org's duplicate rules matched to the one being created: what the agent needs to
+    recognise it (the rules' answer carries the record's own fields, not its owner's or account's names)."""
+
+    record_id: str
+    record_type: str
+    name: str | None
+    company: str | None = None
+    title: str | None = None
+    email: str | None = None
+    phone: str | None = None
+
+
+class DuplicatesDetected(CreateRejected):
+    """The org's duplicate rules refused the new record (`DUPLICATES_DETECTED`). `duplicates` are the existing
+    records they matched; `allow_save` when every rule that fired only alerts, so the same values may be saved by
+    asking again with `allow_duplicates=True` (a blocking rule never lets them through)."""
+
+    def __init__(self, problems: Sequence[FieldProblem], duplicates: Sequence[Duplicate], allow_save: bool) -> None:
+        super().__init__(problems)
+        self.duplicates = tuple(duplicates)
+        self.allow_save = allow_save
+
+
 def lightning_url(instance_url: str, record_type: str, record_id: str) -> str:
     return f"{instance_url.rstrip('/')}/lightning/r/{record_type}/{quote(record_id, safe='')}/view"
 
 
 # -- the SOSL half ------------------------------------------------------------------------------------------------
 
-def search_phone(client, find_clause: str, *, hidden: frozenset[str] = queries.NOTHING_HIDDEN) -> list[Match]:
-    """SOSL over every phone field the pop reads (one API request). `find_clause` is the escaped `{…}` part;
-    `hidden` the fields to leave out ("Object.Field", hidden from the user by field-level security)."""
-    return [_match(record) for record in client.search(queries.screen_pop_phone_search(find_clause, hidden))]
+def _search(client, sosl: str | None) -> list[dict]:
+    """A search's records; none, without a request, when the user may search none of the pop's objects."""
+    return list(client.search(sosl)) if sosl else []
 
 
-def search_cards(client, find_clause: str, *, hidden: frozenset[str] = queries.NOTHING_HIDDEN
-                 ) -> list[ContactCard]:
+def search_phone(client, find_clause: str, *, fields: PopFields = STANDARD) -> list[Match]:
+    """SOSL over every phone field (one API request). `find_clause` is the escaped `{…}` part; `fields` what the
+    user's org lets the statement name (`PopFields`)."""
+    return [_match(record, fields) for record in _search(client, queries.screen_pop_phone_search(find_clause, fields))]
+
+
+def search_cards(client, find_clause: str, *, fields: PopFields = STANDARD) -> list[ContactCard]:
     """The screen pop's search (one API request): cards for every hit, without opportunities (SOSL cannot read
     them). Hits are not verified yet: SOSL matches tokens, not numbers."""
-    return [_card(client.instance_url, _sobject_type(record), record, (),
+    return [_card(client.instance_url, _sobject_type(record), record, (), fields,
                   opportunities_known=_sobject_type(record) == "Lead")
-            for record in client.search(queries.screen_pop_phone_search(find_clause, hidden))
+            for record in _search(client, queries.screen_pop_phone_search(find_clause, fields))
             if _sobject_type(record) in PHONE_FIELDS]
 
 
-def search_text(client, find_clause: str, *, hidden: frozenset[str] = queries.NOTHING_HIDDEN) -> list[Match]:
+def search_text(client, find_clause: str, *, fields: PopFields = STANDARD) -> list[Match]:
     """The manual search box: names, companies, e-mails (one API request, SOSL IN ALL FIELDS)."""
-    return [_match(record) for record in client.search(queries.screen_pop_text_search(find_clause, hidden))]
+    return [_match(record, fields) for record in _search(client, queries.screen_pop_text_search(find_clause, fields))]
 
 
 def _sobject_type(record: Mapping) -> str:
     return (record.get("attributes") or {}).get("type") or ""
 
 
-def _match(record: Mapping) -> Match:
+def _match(record: Mapping, fields: PopFields) -> Match:
     record_type = _sobject_type(record)
+    person = record.get("IsPersonAccount") is True
+    person_account = person and record_type == "Account"  # the person's title and e-mail, and no company
     return Match(
         record_id=record["Id"],
         record_type=record_type,
         name=record.get("Name"),
-        company=_company(record_type, record),
-        title=record.get("Title"),
+        company=None if person_account else _company(record_type, record),
+        title=record.get("PersonTitle" if person_account else "Title"),
         owner_name=_parent_value(record, "Owner", "Name"),
-        email=record.get("Email"),
+        email=record.get("PersonEmail" if person_account else "Email"),
         account_id=record.get("AccountId"),
-        phones={name: record.get(name) for name in PHONE_FIELDS.get(record_type, ()) if name in record},
+        phones={name: record.get(name) for name in fields.phones_of(record_type) if name in record},
         last_modified=record.get("LastModifiedDate"),
+        is_person=person,
+        person_contact_id=record.get("PersonContactId") if person_account else None,
     )
 
 
@@ -194,20 +247,20 @@ def _company(record_type: str, record: Mapping) -> str | None:
 
 def fetch_cards(client, *, ids: Mapping[str, Iterable[str]] | None = None, changed_since: datetime | None = None,
                 account_ids: Iterable[str] = (), phone_patterns: Sequence[str] = (),
-                hidden: frozenset[str] = queries.NOTHING_HIDDEN) -> list[ContactCard]:
+                fields: PopFields = STANDARD) -> list[ContactCard]:
     """Cards for these records and for every record changed since `changed_since`, in one composite request.
 
     `ids` maps record type to Ids; `account_ids` are Accounts whose open opportunities a Contact card falls back
     to (the Contacts' AccountIds) — they are read but only returned when listed in `ids` or recently changed.
     `phone_patterns` (SOQL LIKE patterns, panel.phone.recent_change_patterns) narrow the recently changed records
-    to those with a phone value that may be the caller's. `hidden` fields are left out of every query.
+    to those with a phone value that may be the caller's. `fields` says what the user's org lets them name.
     """
     ids = {record_type: sorted(set(ids.get(record_type, ()))) for record_type in PHONE_FIELDS} if ids else {}
     wanted_accounts = sorted(set(ids.get("Account", [])) | set(account_ids))
     soql = {
-        "Contact": queries.screen_pop_contact_cards(ids.get("Contact", []), changed_since, phone_patterns, hidden),
-        "Account": queries.screen_pop_account_cards(wanted_accounts, changed_since, phone_patterns, hidden),
-        "Lead": queries.screen_pop_lead_cards(ids.get("Lead", []), changed_since, phone_patterns, hidden),
+        "Contact": queries.screen_pop_contact_cards(ids.get("Contact", []), changed_since, phone_patterns, fields),
+        "Account": queries.screen_pop_account_cards(wanted_accounts, changed_since, phone_patterns, fields),
+        "Lead": queries.screen_pop_lead_cards(ids.get("Lead", []), changed_since, phone_patterns, fields),
     }
     requests = [_query_subrequest(client, soql[record_type], record_type) for record_type in soql
                 if soql[record_type]]
@@ -216,25 +269,44 @@ def fetch_cards(client, *, ids: Mapping[str, Iterable[str]] | None = None, chang
     answers = client.composite(requests)
     rows = {record_type: _records_of(answer) for record_type, answer in zip(
         [r["referenceId"] for r in requests], answers)}
-    return _cards_from_rows(client.instance_url, rows, requested_accounts=set(ids.get("Account", [])),
+    return _cards_from_rows(client.instance_url, rows, fields, requested_accounts=set(ids.get("Account", [])),
                             changed_since=changed_since)
 
 
-def hidden_pop_fields(client) -> frozenset[str]:
-    """Which of the pop's fields field-level security hides from the client's user ("Object.Field"), from the
-    describe of Contact, Account and Lead: one composite request. A field the user cannot see is absent there."""
-    objects = list(queries.HIDEABLE_POP_FIELDS)
+def describe_pop_fields(client) -> PopFields:
+    """What the client's user may name in the pop's statements, from the describe of Contact, Account and Lead (one
+    composite request; REST API Developer Guide, "sObject Describe"; the fields' properties are the Object
+    Reference's `DescribeFieldResult`):
+
+    - an object whose describe fails (404 for a user without Read on it) or says it is not `queryable` or not
+      `searchable` is left out;
+    - a field the user cannot see is absent from describe (field-level security): among `HIDEABLE_POP_FIELDS`,
+      hidden;
+    - the phone fields are every field whose `type` is "phone" (what SOSL's IN PHONE FIELDS searches, custom ones
+      included, a person account's PersonMobilePhone and the like too); those describe calls not `filterable`
+      (Shield Platform Encryption) are `unfilterable`;
+    - an Account with `IsPersonAccount` means the org has Person Accounts (`PopFields.person_accounts`).
+    """
+    objects = list(queries.POP_OBJECTS)
     answers = client.composite([{"method": "GET", "referenceId": sobject,
                                  "url": f"/services/data/v{client.api_version}/sobjects/{sobject}/describe"}
                                 for sobject in objects])
-    hidden = set()
+    hidden, unfilterable, unreadable, phones, person_accounts = set(), set(), set(), [], False
     for sobject, answer in zip(objects, answers):
         body = answer.get("body") if answer.get("httpStatusCode") == 200 else None
-        if not isinstance(body, dict) or not isinstance(body.get("fields"), list):
-            continue  # the object itself is not readable: its own queries fail, as they would anyway
-        visible = {entry.get("name") for entry in body["fields"] if isinstance(entry, dict)}
-        hidden.update(f"{sobject}.{name}" for name in queries.HIDEABLE_POP_FIELDS[sobject] if name not in visible)
-    return frozenset(hidden)
+        if not isinstance(body, dict) or not isinstance(body.get("fields"), list) \
+                or body.get("queryable") is False or body.get("searchable") is False:
+            unreadable.add(sobject)
+            continue
+        described = {entry.get("name"): entry for entry in body["fields"]
+                     if isinstance(entry, dict) and isinstance(entry.get("name"), str)}
+        hidden.update(f"{sobject}.{name}" for name in queries.HIDEABLE_POP_FIELDS[sobject] if name not in described)
+        own = tuple(name for name, entry in described.items() if entry.get("type") == "phone")
+        phones.append((sobject, own))
+        unfilterable.update(f"{sobject}.{name}" for name in own if described[name].get("filterable") is False)
+        person_accounts = person_accounts or (sobject == "Account" and "IsPersonAccount" in described)
+    return PopFields(hidden=frozenset(hidden), phones=tuple(phones), unfilterable=frozenset(unfilterable),
+                     unreadable=frozenset(unreadable), person_accounts=person_accounts, described=True)
 
 
 def _query_subrequest(client, soql: str, reference: str) -> dict:
@@ -257,15 +329,15 @@ def _error_details(error: Mapping, status: int) -> dict:
     return {"error_code": error.get("errorCode"), "status": status}
 
 
-def _cards_from_rows(instance_url: str, rows: Mapping[str, list[dict]], *, requested_accounts: set[str],
-                     changed_since: datetime | None) -> list[ContactCard]:
+def _cards_from_rows(instance_url: str, rows: Mapping[str, list[dict]], fields: PopFields, *,
+                     requested_accounts: set[str], changed_since: datetime | None) -> list[ContactCard]:
     account_opportunities = {}
     cards: list[ContactCard] = []
     for record in rows.get("Account", []):
         opportunities = tuple(_account_opportunities(record))
         account_opportunities[record["Id"]] = opportunities
         if record["Id"] in requested_accounts or _changed_after(record, changed_since):
-            cards.append(_card(instance_url, "Account", record, opportunities))
+            cards.append(_card(instance_url, "Account", record, opportunities, fields))
     for record in rows.get("Contact", []):
         own = tuple(_role_opportunities(record))
         known = True
@@ -273,9 +345,9 @@ def _cards_from_rows(instance_url: str, rows: Mapping[str, list[dict]], *, reque
             # The Account's opportunities stand in; when it was not read, the card loads them with its lists.
             known = record["AccountId"] in account_opportunities
             own = _via_account(account_opportunities.get(record["AccountId"], ()))
-        cards.append(_card(instance_url, "Contact", record, own, opportunities_known=known))
+        cards.append(_card(instance_url, "Contact", record, own, fields, opportunities_known=known))
     for record in rows.get("Lead", []):
-        cards.append(_card(instance_url, "Lead", record, ()))
+        cards.append(_card(instance_url, "Lead", record, (), fields))
     return cards
 
 
@@ -300,8 +372,8 @@ def _via_account(opportunities) -> tuple[Opportunity, ...]:
 
 
 def _card(instance_url: str, record_type: str, record: Mapping, opportunities: tuple[Opportunity, ...],
-          opportunities_known: bool = True):
-    match = _match({**record, "attributes": {"type": record_type}})
+          fields: PopFields, opportunities_known: bool = True):
+    match = _match({**record, "attributes": {"type": record_type}}, fields)
     return ContactCard(
         record_id=match.record_id,
         record_type=record_type,
@@ -317,6 +389,8 @@ def _card(instance_url: str, record_type: str, record: Mapping, opportunities: t
         lead_status=record.get("Status") if record_type == "Lead" else None,
         last_modified=match.last_modified,
         opportunities_known=opportunities_known,
+        is_person=match.is_person,
+        person_contact_id=match.person_contact_id,
     )
 
 
@@ -397,22 +471,24 @@ def stage_from_answers(record_type: str, answers: Sequence[Mapping]) -> tuple[Op
 # -- quick create -------------------------------------------------------------------------------------------------
 
 def create_record(client, record_type: str, values: Mapping[str, str], *,
-                  hidden: frozenset[str] = queries.NOTHING_HIDDEN) -> ContactCard:
-    """Create a Lead or Contact and read its card back (without the `hidden` fields), in one composite request
+                  fields: PopFields = STANDARD, allow_duplicates: bool = False) -> ContactCard:
+    """Create a Lead or Contact and read its card back (naming what `fields` allows), in one composite request
     (allOrNone).
 
-    Raises CreateRejected with Salesforce's per-field messages when the record is refused, and the read-back's
-    INVALID_FIELD as a SalesforceRequestError when it names a field the user cannot see (nothing was created).
+    Raises CreateRejected with Salesforce's per-field messages when the record is refused, DuplicatesDetected when
+    the org's duplicate rules matched existing records (`allow_duplicates` saves past rules that only alert), and
+    the read-back's INVALID_FIELD as a SalesforceRequestError when it names a field the user cannot see (nothing
+    was created).
     """
     if record_type not in CREATABLE_TYPES:
         raise ValueError(f"quick create makes Leads and Contacts, not {record_type}")
     version = client.api_version
-    read_back = queries.screen_pop_card_by_id(record_type, f"@{{{_NEW_RECORD_REF}.id}}", hidden)
+    read_back = queries.screen_pop_card_by_id(record_type, f"@{{{_NEW_RECORD_REF}.id}}", fields)
     encoded = urlencode({"q": read_back}).replace(quote(f"@{{{_NEW_RECORD_REF}.id}}", safe=""),
                                                    f"@{{{_NEW_RECORD_REF}.id}}")
     answers = client.composite([
         {"method": "POST", "referenceId": _NEW_RECORD_REF, "url": f"/services/data/v{version}/sobjects/{record_type}",
-         "body": dict(values)},
+         "body": dict(values), "httpHeaders": {DUPLICATE_RULE_HEADER: _duplicate_rule_options(allow_duplicates)}},
         {"method": "GET", "referenceId": "card", "url": f"/services/data/v{version}/query?{encoded}"},
     ], all_or_none=True)
     refused = answers[1].get("body") if answers[1].get("httpStatusCode", 500) >= 400 else None
@@ -421,12 +497,57 @@ def create_record(client, record_type: str, values: Mapping[str, str], *,
         _records_of(answers[1])  # raises it: allOrNone rolled the create back, so asking again creates one record
     created = answers[0]
     if created.get("httpStatusCode", 500) >= 400:
-        raise CreateRejected(_problems(created.get("body")))
+        raise _rejection(created.get("body"))
     records = _records_of(answers[1])
     if not records:
         raise SalesforceRequestError("the new record could not be read back", error_code=None, status=404)
-    return _cards_from_rows(client.instance_url, {record_type: records}, requested_accounts=set(),
+    return _cards_from_rows(client.instance_url, {record_type: records}, fields, requested_accounts=set(),
                             changed_since=None)[0]
+
+
+# Duplicate rules (REST API Developer Guide, "Duplicate Rule Header", headers_duplicaterules.htm; API 52.0 and later,
+# every option false unless sent): `allowSave` saves past rules that only alert, `includeRecordDetails` returns the
+# duplicates' fields (their names, for the agent to recognise them), `runAsCurrentUser` applies the agent's sharing
+# (only records the agent may open are offered). A composite subrequest carries it in its `httpHeaders`.
+DUPLICATE_RULE_HEADER = "Sforce-Duplicate-Rule-Header"
+
+
+def _duplicate_rule_options(allow_save: bool) -> str:
+    return f"allowSave={'true' if allow_save else 'false'}; includeRecordDetails=true; runAsCurrentUser=true"
+
+
+def _rejection(body) -> CreateRejected:
+    """Salesforce's refusal of a create: `DuplicatesDetected` when duplicate rules alone refused it, whose errors
+    are `{"errorCode": "DUPLICATES_DETECTED", "message", "duplicateResult": {"allowSave", "matchResults":
+    [{"matchRecords": [{"record": {...}}]}]}}` (SOAP API Developer Guide, DuplicateError, DuplicateResult,
+    MatchResult, MatchRecord)."""
+    errors = [error for error in body if isinstance(error, Mapping)] if isinstance(body, list) else []
+    results = [error.get("duplicateResult") for error in errors if error.get("errorCode") == "DUPLICATES_DETECTED"]
+    if not errors or len(results) != len(errors) or not all(isinstance(r, Mapping) for r in results):
+        return CreateRejected(_problems(body))
+    found: dict[str, Duplicate] = {}
+    for result in results:
+        for match in result.get("matchResults") or []:
+            for matched in (match.get("matchRecords") or []) if isinstance(match, Mapping) else []:
+                record = matched.get("record") if isinstance(matched, Mapping) else None
+                duplicate = _duplicate(record) if isinstance(record, Mapping) else None
+                if duplicate is not None:
+                    found.setdefault(duplicate.record_id, duplicate)
+    return DuplicatesDetected(_problems(body), list(found.values()),
+                              allow_save=all(result.get("allowSave") is True for result in results))
+
+
+def _duplicate(record: Mapping) -> Duplicate | None:
+    """A matched record as the agent is offered it; None for one the pop cannot open (no Id, another object)."""
+    record_id = record.get("Id")
+    attributes = record.get("attributes")
+    record_type = attributes.get("type") if isinstance(attributes, Mapping) else None
+    if not isinstance(record_id, str) or not record_id or record_type not in PHONE_FIELDS:
+        return None
+    name = record.get("Name") or " ".join(str(part) for part in (record.get("LastName"), record.get("FirstName"))
+                                          if part) or None
+    return Duplicate(record_id, record_type, name, company=record.get("Company"), title=record.get("Title"),
+                     email=record.get("Email"), phone=record.get("Phone"))
 
 
 def _problems(body) -> list[FieldProblem]:

@@ -11,6 +11,19 @@ of it) is for work no user is present for (call events arriving by webhook). It 
 - otherwise the client credentials flow with the connected app's id and secret (the app's "Run As" user). The
   local org answers it with its integration user.
 
+Where each token comes from differs, so the settings keep them apart (`OAuthSettings`):
+
+- agents sign in (and their tokens are refreshed and revoked) at `login_url` (`SALESFORCE_LOGIN_URL`):
+  login.salesforce.com, test.salesforce.com or the My Domain all serve the web server flow;
+- the integration user's token is requested from the org's My Domain (`my_domain_url`, `SALESFORCE_MY_DOMAIN_URL`):
+  the client credentials flow is served there only — "The client credentials flow doesn't support calls to
+  login.salesforce.com or test.salesforce.com" (help.salesforce.com/s/articleView?id=000886201); elsewhere it is
+  refused with `invalid_grant` "request not supported on this domain";
+- the JWT bearer assertion's `aud` is the login server, never the My Domain: https://login.salesforce.com,
+  https://test.salesforce.com for a sandbox, or an Experience Cloud site's URL (help.salesforce.com,
+  remoteaccess_oauth_jwt_flow.htm); anything else is refused with `invalid_grant` "audience is invalid"
+  (`jwt_audience`, `SALESFORCE_JWT_AUDIENCE`; by default the one that fits the org, `default_jwt_audience`).
+
 Token requests go through authlib's requests client; every call has the same (connect, read) timeout as the
 REST API calls.
 """
@@ -21,6 +34,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
+from urllib.parse import urlsplit
 
 import requests
 from authlib.integrations.base_client import OAuthError
@@ -35,11 +49,16 @@ from panel.salesforce.http import DEFAULT_TIMEOUT, SalesforceSession
 
 __all__ = [
     "DEFAULT_SCOPE",
+    "LOGIN_SERVERS",
+    "SANDBOX_LOGIN",
     "Identity",
     "OAuthSettings",
     "TokenResponse",
+    "default_jwt_audience",
     "fetch_identity",
     "fetch_integration_token",
+    "is_login_server",
+    "is_sandbox",
     "jwt_assertion",
     "refresh_access_token",
     "revoke_token",
@@ -48,12 +67,38 @@ __all__ = [
 DEFAULT_SCOPE = "api refresh_token openid"
 JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 JWT_LIFETIME_S = 180  # Salesforce accepts assertions that expire within three minutes
+PRODUCTION_LOGIN = "https://login.salesforce.com"
+SANDBOX_LOGIN = "https://test.salesforce.com"
+LOGIN_SERVERS = (PRODUCTION_LOGIN, SANDBOX_LOGIN)
+
+
+def _host(url: str | None) -> str:
+    return (urlsplit(url or "").hostname or "").lower()
+
+
+def is_login_server(url: str | None) -> bool:
+    """login.salesforce.com or test.salesforce.com: they sign users in, but serve no client credentials."""
+    return _host(url) in {_host(server) for server in LOGIN_SERVERS}
+
+
+def is_sandbox(url: str | None) -> bool:
+    """test.salesforce.com or a sandbox's My Domain (MyDomainName--SandboxName.sandbox.my.salesforce.com)."""
+    host = _host(url)
+    return host == _host(SANDBOX_LOGIN) or host.endswith(".sandbox.my.salesforce.com")
+
+
+def default_jwt_audience(*urls: str | None) -> str:
+    """The JWT bearer audience that fits the org the URLs point at: test.salesforce.com for a sandbox,
+    login.salesforce.com otherwise (the local org is a production org)."""
+    return SANDBOX_LOGIN if any(is_sandbox(url) for url in urls) else PRODUCTION_LOGIN
 
 
 @dataclass(frozen=True)
 class OAuthSettings:
-    """Where and as which connected app the panel signs in. `login_url` is login/test.salesforce.com, a My Domain
-    URL, or the local org's instance URL."""
+    """Where and as which connected app the panel signs in. `login_url` (agents' sign-in) is
+    login/test.salesforce.com, a My Domain URL, or the local org's instance URL. `my_domain_url` is where the
+    integration user's token is requested (the login URL when that is a My Domain); `jwt_audience` the JWT bearer
+    assertion's `aud` (by default `default_jwt_audience`)."""
 
     login_url: str
     client_id: str
@@ -63,9 +108,22 @@ class OAuthSettings:
     timeout: tuple[float, float] = DEFAULT_TIMEOUT
     jwt_username: str | None = None
     jwt_private_key: str | None = None  # PEM text
+    my_domain_url: str | None = None
+    jwt_audience: str | None = None
 
     def endpoint(self, name: str) -> str:
         return f"{self.login_url.rstrip('/')}/services/oauth2/{name}"
+
+    @property
+    def integration_url(self) -> str | None:
+        """The My Domain the integration user's token comes from; None when only a login server is known."""
+        if self.my_domain_url:
+            return self.my_domain_url.rstrip("/")
+        return None if is_login_server(self.login_url) else self.login_url.rstrip("/")
+
+    @property
+    def assertion_audience(self) -> str:
+        return (self.jwt_audience or default_jwt_audience(self.login_url, self.my_domain_url)).rstrip("/")
 
     @property
     def authorize_url(self) -> str:
@@ -159,20 +217,28 @@ def refresh_access_token(settings: OAuthSettings, refresh_token: str) -> TokenRe
 
 def jwt_assertion(settings: OAuthSettings, now: float | None = None) -> str:
     """The signed JWT the bearer flow posts: issuer is the connected app, subject the integration username,
-    audience the login URL (login/test.salesforce.com or the Experience Cloud site)."""
+    audience the login server (login/test.salesforce.com or the Experience Cloud site), never the My Domain."""
     issued = int(time.time() if now is None else now)
-    claims = {"iss": settings.client_id, "sub": settings.jwt_username, "aud": settings.login_url.rstrip("/"),
+    claims = {"iss": settings.client_id, "sub": settings.jwt_username, "aud": settings.assertion_audience,
               "exp": issued + JWT_LIFETIME_S}
     return jwt.encode({"alg": "RS256"}, claims, RSAKey.import_key(settings.jwt_private_key))
 
 
 def fetch_integration_token(settings: OAuthSettings) -> TokenResponse:
-    """A token for the integration user: JWT bearer when configured, else client credentials."""
+    """A token for the integration user, from the org's My Domain: JWT bearer when configured, else client
+    credentials. Raises SalesforceRequestError (`error_code` "my_domain_unknown"), asking Salesforce nothing,
+    when only a login server is configured: it would refuse the client credentials flow. The JWT bearer flow is
+    served there too, so it falls back to the login URL."""
     if settings.uses_jwt:
+        token_url = f"{settings.integration_url or settings.login_url.rstrip('/')}/services/oauth2/token"
         return _token_call(lambda session: session.fetch_token(
-            settings.token_url, grant_type=JWT_BEARER_GRANT, assertion=jwt_assertion(settings),
+            token_url, grant_type=JWT_BEARER_GRANT, assertion=jwt_assertion(settings),
             timeout=settings.timeout), settings, "JWT bearer sign-in")
-    return _token_call(lambda session: session.fetch_token(settings.token_url, grant_type="client_credentials",
+    if settings.integration_url is None:
+        raise SalesforceRequestError(f"client credentials sign-in needs the org's My Domain URL: "
+                                     f"{settings.login_url} does not serve that flow", error_code="my_domain_unknown")
+    token_url = f"{settings.integration_url}/services/oauth2/token"
+    return _token_call(lambda session: session.fetch_token(token_url, grant_type="client_credentials",
                                                            timeout=settings.timeout),
                        settings, "client credentials sign-in")
 

@@ -2,7 +2,9 @@
 
 Sign-in is OAuth 2.0's web server flow with PKCE (S256) through authlib: `/auth/login` sends the browser to the
 org's authorize page, `/auth/callback` exchanges the code, asks userinfo who signed in and stores the tokens
-(encrypted) on that user's one `SalesforceConnection` row. The Flask session holds only the row's id.
+(encrypted) on that user's one `SalesforceConnection` row, then starts this browser's own session on the server
+(`panel.signin.session.begin_session`); the Flask session holds only that session's id. `/auth/logout` revokes the
+grant at Salesforce, which ends every session of the user (they all acted with it), this one included.
 
 What other views use (who is signed in, `login_required`, this request's Salesforce client) is in
 `panel.signin.session`; a framed page signs in through `panel.signin.embed`'s popup instead.
@@ -13,7 +15,7 @@ from __future__ import annotations
 import requests
 from authlib.integrations.base_client import MismatchingStateError, OAuthError
 from authlib.integrations.flask_client import OAuth
-from flask import Blueprint, Flask, current_app, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, Flask, current_app, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
 from panel.salesforce.errors import SalesforceError, SalesforceUnavailable
@@ -21,7 +23,8 @@ from panel.salesforce.oauth import OAuthSettings, TokenResponse, fetch_identity,
 from panel.signin import embed
 from panel.signin.connections import oauth_settings
 from panel.signin.models import UnreadableToken, record_sign_in
-from panel.signin.session import SESSION_KEY, current_connection, forget_current_tokens, safe_next
+from panel.signin.session import (begin_session, current_connection, end_current_session, forget_current_tokens,
+                                  safe_next)
 from panel.web import is_htmx
 
 __all__ = ["bp", "init_app"]
@@ -113,9 +116,7 @@ def callback():
     if replaced:
         revoke_token(oauth_settings(), replaced)
     after = session.get(_NEXT_KEY)
-    session.clear()  # a new session for the signed-in user: nothing from before sign-in carries over
-    session[SESSION_KEY] = connection.id
-    session.permanent = True
+    begin_session(connection.id, "sign-in")  # a new session: nothing from before sign-in carries over
     return redirect(safe_next(after) or url_for("sidebar.show_panel"))
 
 
@@ -125,8 +126,9 @@ def _sign_in_failed(message: str):
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    """Revoke the grant at Salesforce (the refresh token takes its access tokens with it) and sign out here; then
-    to `/auth/signed-out` (a redirect, or `HX-Redirect` for htmx)."""
+    """Revoke the grant at Salesforce (the refresh token takes its access tokens with it), which ends every
+    session of the user, and end this one whatever the grant's state; then to `/auth/signed-out` (a redirect, or
+    `HX-Redirect` for htmx)."""
     connection = current_connection()
     if connection is not None:
         try:
@@ -136,8 +138,7 @@ def logout():
         if token:
             revoke_token(oauth_settings(), token)
         forget_current_tokens()
-    session.clear()
-    g.pop("panel_connection", None)
+    end_current_session()
     target = url_for("auth.signed_out")
     if is_htmx():
         return "", 204, {"HX-Redirect": target}

@@ -10,14 +10,17 @@ session cookie inside the dialer's page anyway. So the iframe never signs in its
    `static/js/embed.js` in the popup posts the code to `window.opener` with the panel's own origin as the target,
    so only a panel page can receive it, and closes the popup.
 3. The iframe posts the code to `POST /embed/exchange` (same origin only). The answer starts the iframe's own
-   session: a partitioned `__Host-` cookie (`Secure; SameSite=None; Partitioned`, see panel.config), which browsers
-   with CHIPS keep even with third-party cookies blocked, **and** a short-lived signed token. When the cookie does
-   not come back (`GET /embed/session` without the token says signed out), embed.js keeps the token in memory only
-   and sends it with every htmx request as `X-Panel-Session`; each answer carries a fresh one (a sliding expiry of
+   session (a server-side session of its own, `embed`, see panel.signin.session) with two carriers: a partitioned
+   `__Host-` cookie (`Secure; SameSite=None; Partitioned`, see panel.config), which browsers with CHIPS keep even
+   with third-party cookies blocked, **and** a short-lived signed token. When the cookie does not come back
+   (`GET /embed/session` without the token says signed out), embed.js keeps the token in memory only and sends it
+   with every htmx request as `X-Panel-Session`; each answer carries a fresh one (a sliding expiry of
    `PANEL_EMBED_TOKEN_TTL_S`), so a stolen token is good for minutes, and closing the panel forgets it.
 
 `PanelSessionInterface` makes the token an alternative carrier of the ordinary Flask session: views, CSRF and
-`panel.signin.session` see one `session` whichever way it arrived.
+`panel.signin.session` see one `session` whichever way it arrived. An answer to a token-carried request never sets
+the session cookie: the token's minutes are that session's whole life in that browser. A token whose session has
+ended (signed out, grant revoked) is refused at once, like a cookie, and not renewed.
 """
 
 from __future__ import annotations
@@ -27,8 +30,7 @@ import json
 import secrets
 import time
 
-from flask import (Blueprint, Flask, current_app, g, jsonify, make_response, redirect, render_template, request,
-                   session, url_for)
+from flask import Blueprint, Flask, current_app, g, jsonify, redirect, render_template, request, session, url_for
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask_wtf.csrf import generate_csrf
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -37,7 +39,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from panel.extensions import csrf, db
 from panel.signin.models import SalesforceConnection
-from panel.signin.session import SESSION_KEY, current_connection, safe_next
+from panel.signin.session import begin_session, current_connection, safe_next, signed_in_before
 
 __all__ = ["PanelSessionInterface", "SignInCode", "bp", "consume_code", "init_app", "is_framed_navigation",
            "issue_code", "prompt_url"]
@@ -49,7 +51,6 @@ TOKEN_SALT = "panel-embed-session-token"
 CODE_TTL_S = 60
 DEFAULT_TOKEN_TTL_S = 900
 MAX_CODE_LENGTH = 200
-_NO_STORE = {"Cache-Control": "no-store"}
 
 
 # -- the session: cookie or in-memory token ------------------------------------------------------------------------
@@ -116,11 +117,17 @@ class PanelSessionInterface(SecureCookieSessionInterface):
         return opened
 
     def should_set_cookie(self, app: Flask, session: PanelSession) -> bool:
-        """A changed session always; an unchanged permanent one once its cookie is an hour old.
+        """Never for a token-carried session; a changed session always; an unchanged permanent one once its cookie
+        is an hour old.
+
+        A request that brought the token is answered with a fresh token only: a cookie would outlive the token's
+        minutes by a month.
 
         Flask re-signs a permanent session's cookie on every answer to slide its expiry; the panel's htmx requests
         would then pay for signing (and send) a cookie dozens of times a minute for a month-long lifetime that an
         hour's precision serves as well."""
+        if session.via_token:
+            return False
         if session.modified:
             return True
         if not (session.permanent and app.config["SESSION_REFRESH_EACH_REQUEST"]):
@@ -128,8 +135,13 @@ class PanelSessionInterface(SecureCookieSessionInterface):
         return session.signed_at is None or _now() - session.signed_at >= COOKIE_REFRESH_S
 
     def save_session(self, app: Flask, session: PanelSession, response) -> None:
-        super().save_session(app, session, response)
-        if (getattr(session, "via_token", False) or g.get("panel_issue_token")) and session:
+        """The cookie as Flask sets it, except for a token-carried session (not even its deletion: the request
+        brought no cookie of this session); and a fresh token when the request brought one or the exchange starts
+        one, unless the request found that session ended (nothing to renew)."""
+        if not session.via_token:
+            super().save_session(app, session, response)
+        wanted = session.via_token or g.get("panel_issue_token")
+        if wanted and session and g.get("panel_connection", True) is not None:
             response.headers[TOKEN_HEADER] = self.make_token(app, session)
             response.headers["Cache-Control"] = "no-store"
 
@@ -208,7 +220,7 @@ def init_app(app: Flask) -> None:
 
 
 def _json_error(message: str, field: str | None, status: int):
-    return jsonify(error=message, field=field), status, _NO_STORE
+    return jsonify(error=message, field=field), status
 
 
 def _same_origin_request() -> bool:
@@ -216,11 +228,9 @@ def _same_origin_request() -> bool:
 
 
 def _reconnecting() -> bool:
-    """The session names a connection whose grant is gone (revoked or expired): say "reconnect", not "sign in"."""
-    connection_id = session.get(SESSION_KEY)
-    if not isinstance(connection_id, int):
-        return False
-    connection = db.session.get(SalesforceConnection, connection_id)
+    """This browser's session was signed in with a grant that is gone (revoked or expired): say "reconnect", not
+    "sign in"."""
+    connection = signed_in_before()
     return connection is not None and not connection.is_signed_in
 
 
@@ -232,11 +242,8 @@ def prompt():
     after = safe_next(request.args.get("next")) or url_for("sidebar.show_panel")
     if current_connection() is not None:
         return redirect(after)
-    response = make_response(render_template("embed_prompt.html", after=after, reconnect=_reconnecting(),
-                                             popup_url=url_for("embed.sign_in_popup"),
-                                             login_url=url_for("auth.login", next=after)))
-    response.headers.update(_NO_STORE)
-    return response
+    return render_template("embed_prompt.html", after=after, reconnect=_reconnecting(),
+                           popup_url=url_for("embed.sign_in_popup"), login_url=url_for("auth.login", next=after))
 
 
 @bp.route("/sign-in", methods=["GET"])
@@ -246,16 +253,15 @@ def sign_in_popup():
     connection = current_connection()
     if connection is None:
         return redirect(url_for("auth.login", next=url_for("embed.sign_in_popup")))
-    response = make_response(render_template("embed_signed_in.html", code=issue_code(connection.id),
-                                             panel_url=url_for("sidebar.show_panel")))
-    response.headers.update(_NO_STORE)
-    return response
+    return render_template("embed_signed_in.html", code=issue_code(connection.id),
+                           panel_url=url_for("sidebar.show_panel"))
 
 
 @bp.route("/exchange", methods=["POST"])
 @csrf.exempt  # the one-time code is the proof; a cross-site page cannot send this request (Origin check)
 def exchange():
-    """Trade the popup's one-time code for this iframe's session (partitioned cookie + token), answered as JSON."""
+    """Trade the popup's one-time code for this iframe's own session (partitioned cookie + token), answered as
+    JSON. The code is the proof here, not a token the request may carry: the answer sets both carriers."""
     if not _same_origin_request():
         return _json_error("the exchange must come from the panel's own pages", "Origin", 403)
     body = request.get_json(silent=True)
@@ -266,16 +272,12 @@ def exchange():
     connection = db.session.get(SalesforceConnection, connection_id) if connection_id is not None else None
     if connection is None or not connection.is_signed_in:
         return _json_error("the sign-in code is invalid, expired or already used; sign in again", "code", 400)
-    language = session.get("lang")
-    session.clear()  # nothing from before sign-in carries over but the language the page was asked in
-    if language:
-        session["lang"] = language
-    session[SESSION_KEY] = connection.id
-    session.permanent = True
+    begin_session(connection.id, "embed")
+    session.via_token = False
     g.panel_issue_token = True
     csrf_token = generate_csrf()
     token = current_app.session_interface.make_token(current_app, session)
-    return jsonify(token=token, csrf_token=csrf_token, expires_in=token_ttl()), 200, _NO_STORE
+    return jsonify(token=token, csrf_token=csrf_token, expires_in=token_ttl())
 
 
 @bp.route("/session", methods=["GET"])
@@ -285,4 +287,4 @@ def session_state():
     signed_in = current_connection() is not None
     body = {"signed_in": signed_in, "csrf_token": generate_csrf() if signed_in else None,
             "expires_in": token_ttl()}
-    return jsonify(body), 200, _NO_STORE
+    return jsonify(body)

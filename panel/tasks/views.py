@@ -10,11 +10,15 @@ URL contract (htmx fragments; each returns one template with one stable root id)
 - `GET  /panel/records/<id>/tasks/new?record_type=…[&call_id=…]` — the open `#task-form`; `closed=1` folds it.
 - `POST /panel/records/<id>/tasks` — create. No call: an open Task (Not Started, the agent's), answered with the
   refreshed `#next-steps` (HX-Retarget) and `#past-activities` out of band. A call: the note goes to that call's
-  Task through `panel.calls.notes.add_call_note` (one Task per call ID, closed by the call's end).
+  Task through `panel.calls.notes.add_call_note` (one Task per call ID, closed by the call's end), accepted only
+  from the agent the call's events name: anyone else gets the form again with the reason at the call (403), and
+  a call no event has named yet 409 (`panel.calls.ledger.may_act_on_call`); nothing is written either way.
   Invalid input: the form again with every typed value and a message per field (422; 400 for a relation the
   form does not offer, e.g. a Lead's related-to); Salesforce unreachable: the same, 503, with a retry.
 - `POST /panel/tasks/<task_id>` — edit subject, notes, due date. `POST /panel/tasks/<task_id>/done` — mark done.
-  Both answer with the refreshed lists; an invalid edit re-renders that item's form (422).
+  Both post the record the item sits under (`record_id`, `record_type`) and change the Task only when it is one
+  of that record's (403 and nothing changed otherwise, checked in the write's own API request). Both answer with
+  the refreshed lists; an invalid edit re-renders that item's form (422).
 
 `call_id` (the active call, from the dialer) rides along on every list and form URL so the form can default to it;
 without the parameter it is read from the panel page's own URL (htmx's `HX-Current-URL`). Every write drops the
@@ -53,6 +57,7 @@ RECENT_CALLS = 5
 RELATED_CACHE_TTL_S = 300
 CALL_TYPE_LABELS = {"Inbound": _l("Inbound"), "Outbound": _l("Outbound"), "Internal": _l("Internal")}
 _UNREACHABLE = _l("Salesforce is unreachable, so nothing was saved. Your text is still here: try again.")
+_NOT_ON_RECORD = _l("This task is not one of this record's tasks, so nothing was changed.")
 
 
 # -- request parsing ----------------------------------------------------------------------------------------------
@@ -158,7 +163,7 @@ def _list_context(record_type: str, record_id: str, active_call: str | None, lis
                    more_url=lambda page: _more_url(urls, page),
                    saved=False, oob=False, with_past=False, unavailable=False,
                    editing=None, task_errors={}, task_values={}, failure=None,
-                   form=None, closed=True, with_stage=False, opportunities=None, **_view_helpers())
+                   form=None, closed=True, with_stage=False, opportunities=None, refused=None, **_view_helpers())
     context.update(extra)
     return context
 
@@ -253,13 +258,14 @@ def _reread(record_type: str, record_id: str) -> tasks.TaskLists | None:
 
 def _form_context(record_type: str, record_id: str, active_call: str | None, *, values: Mapping | None = None,
                   errors: Mapping | None = None, failure: str | None = None, closed: bool = False,
-                  related: tuple = ()) -> dict:
+                  related: tuple = (), refused: str | None = None) -> dict:
+    """What `partials/task_form.html` reads; `refused` is why the chosen call took nothing (ledger.CallRefused)."""
     connection = current_connection()
     choices = [] if closed else _call_choices(getattr(connection, "email", None), record_id, active_call)
     return dict(record_type=record_type, record_id=record_id, call_id=active_call,
                 urls=_urls(record_type, record_id, active_call), closed=closed,
                 form={**forms.defaults(active_call), **(values or {})}, errors=dict(errors or {}), failure=failure,
-                related=related, call_choices=choices,
+                related=related, call_choices=choices, refused=refused,
                 subject_max=forms.SUBJECT_MAX, notes_max=forms.NOTES_MAX)
 
 
@@ -287,9 +293,9 @@ def create_task(record_id: str):
     offered = {value for value, _label in _call_choices(email, record_id, active_call) if value}
     values, errors, status = validate_task(request.form, record_type=record_type, call_ids=offered)
 
-    def form_again(errors: Mapping, status: int, failure: str | None = None):
+    def form_again(errors: Mapping, status: int, failure: str | None = None, refused: str | None = None):
         context = _form_context(record_type, record_id, active_call, values=values, errors=errors,
-                                failure=failure, related=_related_or_empty(record_type, record_id))
+                                failure=failure, related=_related_or_empty(record_type, record_id), refused=refused)
         return web.render("partials/task_form.html", context, status)
 
     if errors:
@@ -299,15 +305,16 @@ def create_task(record_id: str):
     try:
         if values["call_id"]:
             text = values["subject"] + ("\n" + values["notes"] if values["notes"].strip() else "")
-            notes.add_call_note(client, jobs.call_settings(), org_id=connection.org_id, call_id=values["call_id"],
-                                agent_email=email, who_id=who_id, what_id=what_id, text=text,
-                                now=datetime.now(timezone.utc))
+            notes.add_call_note(client, jobs.call_settings(), agent=connection, call_id=values["call_id"],
+                                who_id=who_id, what_id=what_id, text=text, now=datetime.now(timezone.utc))
             lists = None
         else:
             _task_id, lists = tasks.create_open_task(
                 client, record_type=record_type, record_id=record_id, related_id=values["what_id"] or None,
                 subject=values["subject"], notes=values["notes"] or None, due_date=due_date_of(values),
                 owner_id=connection.user_id, today=_today())
+    except ledger.CallRefused as refused:
+        return form_again({}, refused.status, refused=refused.reason)
     except (tasks.TaskRejected, *web.SALESFORCE_FAILURES) as error:
         refused = _refusal(error)
         return form_again(refused.errors, refused.status, refused.failure)
@@ -329,11 +336,11 @@ def edit_task(task_id: str):
     form = {name: request.form.get(name) for name in ("subject", "notes", "due_date")}
     values, errors, _status = validate_task(form, record_type=record_type, call_ids=set())
 
-    def item_again(errors: Mapping, status: int, failure: str | None = None):
+    def item_again(errors: Mapping, status: int, failure: str | None = None, refused: str | None = None):
         typed = tasks.TaskItem(id=task_id, subject=values["subject"], description=values["notes"], status=None,
                                due_date=None, is_closed=request.form.get("closed") == "1", is_overdue=False)
         context = _list_context(record_type, record_id, active_call, None, editing=task_id, task_errors=errors,
-                                task_values=values, failure=failure, task=typed)
+                                task_values=values, failure=failure, task=typed, refused=refused)
         return web.render("partials/task_item.html", context, status)
 
     if errors:
@@ -342,6 +349,8 @@ def edit_task(task_id: str):
         lists = tasks.update_task(get_salesforce(), task_id, record_type=record_type, record_id=record_id,
                                   subject=values["subject"], notes=values["notes"] or None,
                                   due_date=due_date_of(values), today=_today())
+    except tasks.TaskNotOnRecord:
+        return item_again({}, 403, failure=str(_NOT_ON_RECORD), refused="not_on_record")
     except (tasks.TaskRejected, *web.SALESFORCE_FAILURES) as error:
         refused = _refusal(error)
         return item_again(refused.errors, refused.status, refused.failure)
@@ -360,6 +369,8 @@ def mark_done(task_id: str):
     try:
         lists = tasks.mark_done(get_salesforce(), task_id, record_type=record_type, record_id=record_id,
                                 today=_today())
+    except tasks.TaskNotOnRecord:
+        return _action_failed(task_id, str(_NOT_ON_RECORD), 403)
     except tasks.TaskRejected as rejected:
         message = " ".join(p.message for p in rejected.problems)
         return _action_failed(task_id, str(_l("Salesforce refused to mark this task done: %(message)s",

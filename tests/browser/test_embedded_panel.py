@@ -54,7 +54,7 @@ def test_an_inbound_call_goes_from_ring_to_one_logged_task(live, new_browser):
     assert card.get_attribute("data-record-id") == IDS["contact.yamada_taro"]
     assert element(driver, "#call-status").get_attribute("data-state") == "ringing"
     # found by the search alone, the card gets its opportunity stage with its task lists (swapped in out of band)
-    wait_for(driver, lambda d: d.find_element(By.ID, "card-stage").get_attribute("data-stage") == "Negotiation/Review",
+    wait_for(driver, lambda d: d.find_element(By.ID, "card-stage").get_attribute("data-stage") == "交渉/レビュー",
              message="the stage never arrived with the task lists")
 
     in_demo(driver)

@@ -392,3 +392,12 @@ def test_a_zero_backoff_or_lease_falls_back_to_the_default_instead_of_retrying_a
 def test_a_subject_template_that_cannot_be_filled_stops_the_start():
     with pytest.raises(TemplateError, match="{number}"):
         LoggingSettings.from_config({**APP_DEFAULTS, "PANEL_TASK_SUBJECT_TEMPLATE": "{number}"})
+
+
+def test_a_person_account_is_the_tasks_what_and_its_person_contact_its_who():
+    assert who_and_what("001000000000001AAA", person_contact_id="003000000000009AAA") == (
+        "003000000000009AAA", "001000000000001AAA")
+    for record_id, person_contact_id in (("003000000000001AAA", "003000000000009AAA"),
+                                         ("001000000000001AAA", "00Q000000000001AAA")):
+        with pytest.raises(ValueError):
+            who_and_what(record_id, person_contact_id=person_contact_id)

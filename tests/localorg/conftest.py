@@ -39,6 +39,15 @@ class SignIn:
 
 
 @pytest.fixture
+def api(localorg):
+    """A requests session with the integration user's bearer token, and the versioned base URL."""
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {localorg.client_credentials_token()['access_token']}"
+    session.base = f"{localorg.url}/services/data/v62.0"
+    return session
+
+
+@pytest.fixture
 def browser() -> requests.Session:
     return requests.Session()
 

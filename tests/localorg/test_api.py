@@ -12,15 +12,6 @@ from panel.localorg import create_localorg, seed
 YAMADA = seed.IDS["contact.yamada_taro"]
 
 
-@pytest.fixture
-def api(localorg):
-    """A requests session with the integration user's bearer token, and the versioned base URL."""
-    session = requests.Session()
-    session.headers["Authorization"] = f"Bearer {localorg.client_credentials_token()['access_token']}"
-    session.base = f"{localorg.url}/services/data/v62.0"
-    return session
-
-
 def test_versions_are_listed_without_a_session(localorg):
     versions = requests.get(f"{localorg.url}/services/data/", timeout=10).json()
     assert {"label": "Winter '25", "url": "/services/data/v62.0", "version": "62.0"} in versions

@@ -115,6 +115,42 @@ def test_refresh_token_gets_a_new_access_token_without_a_new_refresh_token(local
     assert _api(localorg, refreshed.json()["access_token"]).status_code == 200
 
 
+# -- refresh token rotation (`refresh_token_rotation` in the org shape) ---------------------------------------------
+
+def test_with_rotation_each_refresh_answers_a_new_refresh_token_and_the_old_one_is_used_up(localorg, sign_in,
+                                                                                         exchange):
+    first = exchange(sign_in()).json()
+    localorg.admin("org", refresh_token_rotation=True)
+    second = _refresh(localorg, first["refresh_token"]).json()
+    assert second["refresh_token"] != first["refresh_token"]
+    third = _refresh(localorg, second["refresh_token"]).json()
+    assert third["refresh_token"] not in (first["refresh_token"], second["refresh_token"])
+    assert _api(localorg, third["access_token"]).status_code == 200
+
+
+def test_with_rotation_reusing_a_used_refresh_token_revokes_the_whole_grant(localorg, sign_in, exchange):
+    first = exchange(sign_in()).json()
+    localorg.admin("org", refresh_token_rotation=True)
+    second = _refresh(localorg, first["refresh_token"]).json()
+    reused = _refresh(localorg, first["refresh_token"])
+    assert (reused.status_code, reused.json()["error"]) == (400, "invalid_grant")
+    assert _refresh(localorg, second["refresh_token"]).json()["error"] == "invalid_grant"  # the current one too
+    assert _api(localorg, second["access_token"]).status_code == 401  # and its access tokens
+
+
+def test_with_rotation_another_users_grant_is_left_alone_when_one_is_revoked(localorg, sign_in, exchange):
+    mine, theirs = exchange(sign_in()).json(), exchange(sign_in("agent2@example.com")).json()
+    localorg.admin("org", refresh_token_rotation=True)
+    _refresh(localorg, mine["refresh_token"])
+    _refresh(localorg, mine["refresh_token"])  # reuse: my grant is gone
+    assert _refresh(localorg, theirs["refresh_token"]).status_code == 200
+
+
+def test_without_rotation_a_refresh_token_works_again_and_again(localorg, sign_in, exchange):
+    token = exchange(sign_in()).json()
+    assert all(_refresh(localorg, token["refresh_token"]).status_code == 200 for _ in range(3))
+
+
 def test_scope_without_refresh_token_issues_no_refresh_token(sign_in, exchange):
     assert "refresh_token" not in exchange(sign_in(scope="api id")).json()
 
@@ -228,7 +264,7 @@ def jwt_token(localorg, key, **claims):
 
     from joserfc import jwt
 
-    body = {"iss": LOCAL_CLIENT_ID, "sub": "integration@example.com", "aud": localorg.url,
+    body = {"iss": LOCAL_CLIENT_ID, "sub": "integration@example.com", "aud": "https://login.salesforce.com",
             "exp": int(time.time()) + 120, **claims}
     assertion = jwt.encode({"alg": "RS256"}, {k: v for k, v in body.items() if v is not None}, key)
     return requests.post(f"{localorg.url}/services/oauth2/token", timeout=10, data={
@@ -265,7 +301,7 @@ def test_jwt_bearer_accepts_the_connected_apps_certificate(localorg, rsa_key):
 
 @pytest.mark.parametrize("claims, error", [
     ({"iss": "someone-else"}, "invalid_client_id"),
-    ({"aud": "https://login.salesforce.com"}, "invalid_grant"),
+    ({"aud": "https://test.salesforce.com"}, "invalid_grant"),  # a sandbox's audience; this is a production org
     ({"sub": "nobody@example.com"}, "invalid_grant"),
     ({"exp": 1}, "invalid_grant"),
     ({"exp": 4102444800}, "invalid_grant"),
@@ -275,6 +311,15 @@ def test_jwt_bearer_refuses_assertions_salesforce_would_refuse(localorg, rsa_key
     localorg.admin("connected_app", jwt_certificate=rsa_key.as_pem(private=False).decode())
     answer = jwt_token(localorg, rsa_key, **claims)
     assert answer.status_code == 400 and answer.json()["error"] == error
+
+
+def test_jwt_bearer_wants_the_login_server_as_audience_not_the_orgs_own_url(localorg, rsa_key):
+    localorg.admin("connected_app", jwt_certificate=rsa_key.as_pem(private=False).decode())
+    for my_domain in (localorg.url, localorg.url + "/"):
+        answer = jwt_token(localorg, rsa_key, aud=my_domain)
+        assert (answer.status_code, answer.json()) == (400, {"error": "invalid_grant",
+                                                             "error_description": "audience is invalid"})
+    assert jwt_token(localorg, rsa_key, aud="https://login.salesforce.com/").status_code == 200
 
 
 def test_jwt_bearer_refuses_another_key_a_garbage_assertion_and_an_app_without_a_certificate(localorg, rsa_key):

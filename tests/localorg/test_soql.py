@@ -67,7 +67,7 @@ def test_supported_syntax_is_accepted(store, text):
     ("SELECT Id FROM Contact USING SCOPE mine", "USING SCOPE"),
     ("SELECT Id FROM Contact c", "object alias"),
     ("SELECT Name n FROM Contact", "field alias"),
-    ("SELECT toLabel(LeadSource) FROM Contact", "toLabel()"),
+    ("SELECT Id FROM Contact WHERE toLabel(LeadSource) = 'Web'", "toLabel()"),
     ("SELECT Id FROM Contact WHERE CALENDAR_YEAR(CreatedDate) = 2026", "CALENDAR_YEAR()"),
     ("SELECT Id FROM Contact WHERE Name = :name", "bind variable"),
     ("SELECT Id FROM Opportunity WHERE CloseDate = THIS_FISCAL_YEAR", "THIS_FISCAL_YEAR"),

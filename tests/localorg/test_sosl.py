@@ -92,7 +92,7 @@ def test_parameterized_search_takes_the_same_options_as_json(localorg, sf):
 @pytest.mark.parametrize("sosl, named", [
     ("FIND {山田} IN ALL FIELDS RETURNING Contact(Id) WITH SNIPPET", "WITH"),
     ("FIND {山田} IN SIDEBAR FIELDS RETURNING Contact(Id)", "SIDEBAR"),
-    ("FIND {山田} RETURNING Contact(Id, toLabel(Salutation))", "toLabel"),
+    ("FIND {山田} RETURNING Contact(Id WHERE toLabel(Salutation) = 'Mr.')", "toLabel"),
     ("FIND {山田} RETURNING Contact(Id LIMIT 5 OFFSET 5)", "OFFSET"),
     ("FIND {*田} RETURNING Contact(Id)", "wildcard"),
     ("FIND {山田 RETURNING Contact(Id)", "braces"),

@@ -163,7 +163,7 @@ def test_a_user_who_sees_every_searched_field_passes_the_screen_pop_checks(app):
 
 
 def test_the_check_covers_every_field_the_screen_pop_search_names(app):
-    sosl = queries.screen_pop_phone_search("{03-1234-5678}")
+    sosl = re.sub(r"toLabel\(([\w.]+)\)", r"\1", queries.screen_pop_phone_search("{03-1234-5678}"))
     for sobject, fields in re.findall(r"(Contact|Account|Lead)\(([^)]*)\)", sosl):
         named = set(re.findall(r"\b(\w*Phone|IsConverted)\b", fields))
         assert named and named <= set(POP_SEARCH_FIELDS[sobject]), (sobject, named)
@@ -286,3 +286,83 @@ def test_the_command_fails_on_a_wildcard_origin_however_it_got_into_the_configur
     result = doctor(app)
     assert result.exit_code == 1
     assert "FAIL Dialer origins (PANEL_FRAME_ANCESTORS): https://*" in result.output
+
+
+# -- where tokens come from -----------------------------------------------------------------------------------------
+
+REAL_ORG = {"SALESFORCE_LOGIN_URL": "https://login.salesforce.com", "SALESFORCE_CLIENT_ID": "panel-local",
+            "SALESFORCE_CLIENT_SECRET": "panel-local-secret", "PANEL_WEBHOOK_SECRET": "a-long-random-webhook-secret",
+            "PANEL_FRAME_ANCESTORS": "https://dialer.example.com"}
+
+
+def test_the_readme_configuration_with_the_orgs_my_domain_passes(localorg, tmp_path):
+    app = make_app(localorg, tmp_path, **REAL_ORG, SALESFORCE_MY_DOMAIN_URL=localorg.url)
+    result = doctor(app)
+    assert result.exit_code == 0, result.output
+    assert (f"OK   Where tokens come from: Agents sign in at https://login.salesforce.com; the integration user's "
+            f"token comes from {localorg.url} (client credentials).") in result.output
+
+
+def test_client_credentials_without_the_my_domain_name_the_setting_to_set(localorg, tmp_path):
+    app = make_app(localorg, tmp_path, **REAL_ORG)
+    result = doctor(app)
+    assert result.exit_code == 1
+    assert "FAIL Where tokens come from: The integration user signs in with client credentials" in result.output
+    assert "FAIL The org answers: The sign-in was refused: client credentials sign-in needs the org's My Domain" \
+        in result.output
+    assert result.output.count("Fix: Set SALESFORCE_MY_DOMAIN_URL to the org's My Domain URL") == 2
+    assert "2 problems to fix." in result.output
+
+
+def test_a_jwt_audience_salesforce_refuses_is_named(localorg, tmp_path):
+    from joserfc.jwk import RSAKey
+
+    key = RSAKey.generate_key(2048)
+    localorg.admin("connected_app", jwt_certificate=key.as_pem(private=False).decode())
+    app = make_app(localorg, tmp_path, SALESFORCE_JWT_USERNAME="integration@example.com",
+                   SALESFORCE_JWT_PRIVATE_KEY=key.as_pem(private=True).decode(),
+                   SALESFORCE_JWT_AUDIENCE="https://test.salesforce.com")  # the local org is a production org
+    result = doctor(app)
+    assert result.exit_code == 1
+    assert ("FAIL Where tokens come from: The JWT bearer audience (SALESFORCE_JWT_AUDIENCE) is "
+            "https://test.salesforce.com, but " + localorg.url + " is a production org.") in result.output
+    assert "Fix: Set SALESFORCE_JWT_AUDIENCE to https://login.salesforce.com, or unset it" in result.output
+    assert "FAIL The org answers: The sign-in was refused: JWT bearer sign-in refused: invalid_grant (audience is " \
+           "invalid)" in result.output
+    assert "Fix: Salesforce wants the JWT addressed to its login server, not to https://test.salesforce.com" \
+        in result.output
+
+
+def test_a_sandbox_my_domain_with_the_production_audience_is_named():
+    from panel.ops.doctor import check_token_sources
+    from panel.salesforce.oauth import OAuthSettings
+
+    settings = OAuthSettings(login_url="https://test.salesforce.com", client_id="x", jwt_username="i@example.com",
+                             jwt_private_key="PEM", my_domain_url="https://acme--uat.sandbox.my.salesforce.com",
+                             jwt_audience="https://login.salesforce.com")
+    app = create_app({"TESTING": True, "SECRET_KEY": "k", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        finding = check_token_sources(settings)
+    assert (finding.key, finding.ok) == ("config.token_sources", False)
+    assert "is a sandbox" in finding.detail and "https://test.salesforce.com" in finding.fix
+
+
+# -- an edition without API access ------------------------------------------------------------------------------------
+
+def test_an_org_without_api_access_is_named_with_the_editions_that_have_it(app, localorg):
+    localorg.admin("org", api_enabled=False)
+    result = doctor(app)
+    assert result.exit_code == 1
+    assert "FAIL API access: Salesforce signed this user in but refuses every API call (API_DISABLED_FOR_ORG)" \
+        in result.output
+    assert "Professional Edition without the API add-on, or Essentials" in result.output
+    assert "Fix: Ask Salesforce (your account executive) to add API access to the org" in result.output
+    assert "Read Contact" not in result.output  # nothing after a refused API is worth checking
+
+
+def test_the_page_says_it_in_japanese_too(client, localorg):
+    sign_in(client, localorg, "reviewer@example.com")
+    localorg.admin("org", api_enabled=False)
+    page = client.get("/admin/doctor?lang=ja")
+    assert page.status_code == 200 and findings(page.text)["org.api_access"] is False
+    assert "すべての API コールを拒否しています" in page.text and "API アドオン" in page.text

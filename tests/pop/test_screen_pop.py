@@ -36,6 +36,15 @@ def configure(app, **settings) -> None:
     web.forget_settings(app)
 
 
+def call_on_now(client, call_id: str, phone: str) -> None:
+    """The dialer reports the call, ringing for the signed-in agent: a pick is tied to a call only once the call's
+    events name its agent (tests/calls/test_call_ownership.py)."""
+    from calls_support import Dialer
+
+    dialer = Dialer(client, call_id, number=phone)
+    dialer.send(dialer.ringing())
+
+
 def csrf_token(client) -> str:
     page = client.get("/panel?phone=03-9999-0000", headers=HX).text
     found = re.search(r'name="csrf_token" value="([^"]+)"', page)
@@ -155,6 +164,7 @@ def test_records_of_one_type_are_listed_most_recently_modified_first(signed_in_c
 
 def test_a_pick_shows_the_card_and_the_next_pop_opens_it_directly(signed_in_client, localorg):
     token = csrf_token(signed_in_client)
+    call_on_now(signed_in_client, "c-2", "06-6123-4567")
     pop(signed_in_client, "06-6123-4567")
     picked = signed_in_client.post("/panel/pick", headers=HX, data={
         "csrf_token": token, "record_id": IDS["contact.yoshida_aya"], "phone": "06-6123-4567", "call_id": "c-2"})
@@ -183,6 +193,7 @@ def test_a_searched_record_without_the_number_takes_the_call_but_not_the_numbers
     pop(signed_in_client, "06-6123-4567")
     signed_in_client.post("/panel/pick", headers=HX, data={
         "csrf_token": token, "record_id": IDS["contact.yoshida_aya"], "phone": "06-6123-4567"})
+    call_on_now(signed_in_client, "c-searched", "06-6123-4567")
     opened = signed_in_client.post("/panel/pick", headers=HX, data={
         "csrf_token": token, "record_id": IDS["contact.yamada_taro"], "record_type": "Contact",
         "phone": "06-6123-4567", "call_id": "c-searched"})
@@ -195,6 +206,7 @@ def test_a_searched_record_without_the_number_takes_the_call_but_not_the_numbers
 
 def test_a_withheld_caller_found_by_search_takes_the_call(signed_in_client, localorg, app):
     token = csrf_token(signed_in_client)
+    call_on_now(signed_in_client, "c-withheld", "非通知")
     assert 'id="unknown-caller"' in pop(signed_in_client, "非通知", call_id="c-withheld").text
     opened = signed_in_client.post("/panel/pick", headers=HX, data={
         "csrf_token": token, "record_id": IDS["contact.ito_sakura"], "record_type": "Contact", "phone": "非通知",
@@ -389,7 +401,7 @@ def test_the_card_shows_title_company_owner_phones_and_open_opportunity_stage(si
     assert re.search(r'class="card-owner">[^<]*(佐藤 花子|花子 佐藤)<', text)
     assert 'href="tel:+81312345678" data-dial="+81312345678"' in text
     assert 'data-dial="+819012345678"' in text
-    assert stage_shown(signed_in_client, localorg, response) == "Negotiation/Review"  # the Closed Won one is not open
+    assert stage_shown(signed_in_client, localorg, response) == "交渉/レビュー"  # the Closed Won one is not open
     assert f'hx-get="/panel/records/{contact_id}/tasks?record_type=Contact' in text
     assert 'id="next-steps"' in text and 'id="past-activities"' in text  # placeholders until the lists arrive
 
@@ -405,11 +417,11 @@ def test_the_cards_task_lists_load_after_it_in_one_api_request_and_know_the_call
 
 
 @pytest.mark.parametrize("phone, stage", [
-    ("03-1234-5678", "Negotiation/Review"),  # its own contact role (primary)
-    ("03-1234-9999", "Negotiation/Review"),  # no contact role: its Account's open opportunity
+    ("03-1234-5678", "交渉/レビュー"),  # its own contact role (primary)
+    ("03-1234-9999", "交渉/レビュー"),  # no contact role: its Account's open opportunity
     ("03-3456-7890", ""),  # its only opportunity is closed, its Account has no open one
-    ("03-1234-5600", "Negotiation/Review"),  # an Account: its own open opportunity
-    ("080-9876-5432", "Open - Not Contacted"),  # a Lead shows its status
+    ("03-1234-5600", "交渉/レビュー"),  # an Account: its own open opportunity
+    ("080-9876-5432", "未対応"),  # a Lead shows its status, as a label in the agent's language
 ])
 def test_the_stage_falls_back_to_the_account_and_a_lead_shows_its_status(signed_in_client, localorg, phone, stage):
     assert stage_shown(signed_in_client, localorg, pop(signed_in_client, phone)) == stage
@@ -426,14 +438,14 @@ def test_a_card_the_search_alone_found_gets_its_stage_with_its_task_lists(signed
     assert 'data-stage="' not in response.text.split('id="card-stage"', 1)[1].split(">", 1)[0]
     lists = signed_in_client.get(lists_url(response), headers=HX)
     oob = re.search(r'<dd id="card-stage"[^>]*>.*?</dd>', lists.text, re.S).group(0)
-    assert 'hx-swap-oob="true"' in oob and 'data-stage="Negotiation/Review"' in oob
+    assert 'hx-swap-oob="true"' in oob and 'data-stage="交渉/レビュー"' in oob
     assert "山田商事 コールセンター刷新" in oob
 
 
 def test_a_card_read_with_its_opportunities_shows_its_stage_at_once(signed_in_client, localorg, sf):
     sf.Contact.update(IDS["contact.yamada_taro"], {"Title": "常務取締役"})  # changed now: the composite reads it
     response = pop(signed_in_client, "03-1234-5678")
-    assert 'data-stage="Negotiation/Review"' in response.text and "常務取締役" in response.text
+    assert 'data-stage="交渉/レビュー"' in response.text and "常務取締役" in response.text
     assert "stage=1" not in lists_url(response)
     lists = signed_in_client.get(lists_url(response), headers=HX)
     assert 'id="card-stage"' not in lists.text

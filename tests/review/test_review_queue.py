@@ -396,3 +396,101 @@ def test_two_reviewers_deciding_at_once_log_the_call_once(app, client, reviewer,
     run_queued(app)
     tasks = call_tasks(sf, "call-race")
     assert [t["WhoId"] for t in tasks] == [winner]
+
+
+# -- claim first, then act: a decision that creates something ---------------------------------------------------------
+
+STRANGER = "03-9999-0000"  # nobody's number: the call waits with reason "none"
+
+
+def lead_form(page: str, last_name: str) -> dict:
+    return {"csrf_token": token(page), "LastName": last_name, "Company": "同時商事", "Phone": STRANGER}
+
+
+def leads_named(sf, last_name: str) -> list[str]:
+    return [row["Id"] for row in sf.query(f"SELECT Id FROM Lead WHERE LastName = '{last_name}'")["records"]]
+
+
+def test_ten_resolutions_creating_a_lead_at_once_create_one_lead_and_the_others_are_told(app, client, localorg, sf):
+    app.config["PANEL_REVIEWERS"] = ("reviewer@example.com", "agent2@example.com")
+    waiting_call(app, client, "call-lead-race", number=STRANGER)
+    browsers = []
+    for number in range(10):  # two reviewers, five browser tabs each
+        browser = app.test_client()
+        browser.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+        sign_in(browser, localorg, ("reviewer@example.com", "agent2@example.com")[number % 2])
+        browsers.append(browser)
+    pages = [browser.get("/review").text for browser in browsers]
+    number = item_id(pages[0], "call-lead-race")
+    start = threading.Barrier(len(browsers))
+    answers: list = [None] * len(browsers)
+
+    def decide(index: int) -> None:
+        start.wait()
+        answers[index] = browsers[index].post(f"/review/items/{number}/lead", headers=HX,
+                                              data=lead_form(pages[index], "競合"))
+
+    threads = [threading.Thread(target=decide, args=(index,)) for index in range(len(browsers))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(answer.status_code for answer in answers) == [200] + [409] * 9
+    for loser in (answer for answer in answers if answer.status_code == 409):
+        assert "Someone else resolved this call first; nothing was changed." in loser.text
+    assert len(leads_named(sf, "競合")) == 1
+    run_queued(app)
+    tasks = call_tasks(sf, "call-lead-race")
+    assert [task["WhoId"] for task in tasks] == leads_named(sf, "競合")
+
+
+@pytest.mark.parametrize("fault, answer", [("refused", 422), ("unreachable", 503)])
+def test_a_lead_salesforce_does_not_create_leaves_the_call_waiting_and_says_so(app, client, reviewer, localorg, sf,
+                                                                              fault, answer):
+    waiting_call(app, client, "call-lead-refused", number=STRANGER)
+    page = reviewer.get("/review").text
+    number = item_id(page, "call-lead-refused")
+    if fault == "refused":  # the reviewer's profile cannot see Lead.Phone: Salesforce refuses a Lead naming it
+        localorg.admin("field_security", username="reviewer@example.com", hidden=["Lead.Phone"])
+    else:
+        localorg.admin("faults", error_rate=1, error_status=503)
+    try:
+        refused = reviewer.post(f"/review/items/{number}/lead", headers=HX, data=lead_form(page, "却下"))
+    finally:
+        localorg.admin("faults")
+        localorg.admin("field_security", username="reviewer@example.com", hidden=[])
+    assert refused.status_code == answer
+    assert "the call is still waiting" in refused.text and 'value="却下"' in refused.text
+    assert 'class="review-resolution"' not in refused.text  # the item as it is now: open, its form kept
+    assert leads_named(sf, "却下") == []
+    assert call_record(app, "call-lead-refused").status == "needs_review"
+    again = reviewer.get("/review").text
+    assert 'data-call-id="call-lead-refused"' in queue_of(again)
+    assert 'data-call-id="call-lead-refused"' not in again.split('id="review-history"', 1)[1]
+
+    created = reviewer.post(f"/review/items/{number}/lead", headers=HX, data=lead_form(page, "却下"))
+    assert created.status_code == 200, created.text
+    run_queued(app)
+    assert [task["WhoId"] for task in call_tasks(sf, "call-lead-refused")] == leads_named(sf, "却下")
+
+
+def test_a_claim_left_by_a_request_that_died_while_creating_the_lead_is_given_back_by_the_sweep(app, client,
+                                                                                               reviewer):
+    from panel.calls.ledger import ReviewItem
+    from panel.extensions import db
+    from calls_support import sweep
+
+    waiting_call(app, client, "call-lead-killed", number=STRANGER)
+    number = int(item_id(reviewer.get("/review").text, "call-lead-killed"))
+    claimed_at = datetime.now(timezone.utc)
+    with app.app_context():  # the item as a reviewer's request killed between its claim and the new Lead left it
+        item = db.session.get(ReviewItem, number)
+        item.resolved_at, item.resolved_by, item.resolution = claimed_at, "reviewer@example.com", "lead"
+        db.session.commit()
+    assert 'data-call-id="call-lead-killed"' not in queue_of(reviewer.get("/review").text)
+    sweep(app, now=claimed_at + timedelta(minutes=5))
+    page = reviewer.get("/review").text
+    assert 'data-call-id="call-lead-killed"' in queue_of(page)
+    created = reviewer.post(f"/review/items/{number}/lead", headers=HX, data=lead_form(page, "再開"))
+    assert created.status_code == 200, created.text

@@ -236,6 +236,10 @@ def test_mark_done_while_salesforce_is_down_says_so_next_to_that_task_and_keeps_
 
 
 def test_a_call_note_salesforce_refuses_keeps_everything_typed(signed_in_client, localorg, sf):
+    from calls_support import Dialer
+
+    dialer = Dialer(signed_in_client, "c-refused", number="03-5678-9012")
+    dialer.send(dialer.ringing())
     record = IDS["contact.ito_sakura"]
     form = open_form(signed_in_client, "contact.ito_sakura", call_id="c-refused").text
     sf.Contact.delete(record)  # gone in Salesforce while the agent was typing: the write is refused
