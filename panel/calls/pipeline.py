@@ -336,8 +336,12 @@ def _write(record: CallRecord, state: CallState, connection: _Connection, settin
             record.task_id, record.task_closed = None, False
             db.session.commit()
         else:
-            repoint = bool(who_id or what_id) and (record.record_source == "reviewer"
-                                                   or not (existing.who_id or existing.what_id))
+            # The Task the agent's notes opened is related as the note said; it is repointed by a reviewer's
+            # choice, when it has no relation yet, or to add the person contact of the person account it names.
+            repoint = bool(who_id or what_id) and (
+                record.record_source == "reviewer" or not (existing.who_id or existing.what_id)
+                or (bool(who_id) and not existing.who_id and existing.what_id is not None and what_id is not None
+                    and record_key(existing.what_id) == record_key(what_id)))
             fields = close_task_fields(state, existing_description=existing.description,
                                        existing_subject=existing.subject, locale=language, settings=settings,
                                        owner_id=None, who_id=who_id if repoint else None,
@@ -382,19 +386,24 @@ def _user_language(connection: _Connection, settings: LoggingSettings) -> str | 
 
 
 def _relation(record: CallRecord) -> tuple[str | None, str | None]:
-    """(WhoId, WhatId): a reviewer's choice, else the agent's note's, else the chosen record's."""
+    """(WhoId, WhatId): a reviewer's choice, else the agent's note's, else the chosen record's. A note written on a
+    person account's card names only the account: its person contact joins it as the WhoId, as for a match."""
     if record.record_source != "reviewer" and (record.note_who_id or record.note_what_id):
+        if record.note_who_id is None:
+            person = _person_contact(record, record.note_what_id)
+            if person:
+                return who_and_what(record.note_what_id, person_contact_id=person)
         return record.note_who_id, record.note_what_id
     if not record.record_id:
         return None, None
-    return who_and_what(record.record_id, person_contact_id=_person_contact(record))
+    return who_and_what(record.record_id, person_contact_id=_person_contact(record, record.record_id))
 
 
-def _person_contact(record: CallRecord) -> str | None:
-    """The person contact of the call's record when the call's matches show it is a person account."""
+def _person_contact(record: CallRecord, record_id: str) -> str | None:
+    """The person contact of `record_id` when the call's matches show it is a person account."""
     return next((c.get("person_contact_id") for c in json.loads(record.candidates or "[]")
                  if c.get("record_type") == "Account" and record_key(c.get("record_id") or "")
-                 == record_key(record.record_id)), None)
+                 == record_key(record_id)), None)
 
 
 # -- retry or review ------------------------------------------------------------------------------------------------

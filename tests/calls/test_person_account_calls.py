@@ -53,3 +53,24 @@ def test_a_person_account_picked_during_the_call_is_logged_with_its_person_conta
     run_call(app, dialer.call_id)
     tasks = call_tasks(sf, dialer.call_id)
     assert [(t["WhatId"], t["WhoId"]) for t in tasks] == [(account_id, contact_id)]
+
+
+def test_a_note_written_on_a_person_accounts_card_logs_the_call_with_its_person_contact(
+        app, signed_in_client, localorg, sf):
+    localorg.admin("org", person_accounts=True)
+    account_id, contact_id = person_account(sf)
+    localorg.admin("clock", advance_s=3600)
+    dialer = Dialer(signed_in_client, "call-person-note", number=MOBILE)
+    dialer.send(dialer.ringing(), dialer.answered())
+    run_call(app, dialer.call_id)  # the ringing call's pre-fetch keeps the matches: the person account
+    form = signed_in_client.get(f"/panel/records/{account_id}/tasks/new?record_type=Account"
+                                f"&call_id={dialer.call_id}", headers=HX).text
+    noted = signed_in_client.post(f"/panel/records/{account_id}/tasks", headers=HX, data={
+        "csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', form).group(1), "record_type": "Account",
+        "active_call_id": dialer.call_id, "call_id": dialer.call_id, "subject": "折り返し", "notes": "見積の件"})
+    assert noted.status_code == 200, noted.text
+    dialer.send(dialer.ended(duration=95))
+    run_call(app, dialer.call_id)
+    tasks = call_tasks(sf, dialer.call_id)
+    assert [(t["WhatId"], t["WhoId"]) for t in tasks] == [(account_id, contact_id)]
+    assert "見積の件" in tasks[0]["Description"]
