@@ -16,7 +16,6 @@ from flask_babel import get_locale
 from panel import config as panel_config
 from panel import logs
 from panel.extensions import babel, cache, csrf, db, select_locale
-from panel.salesforce import task_statuses
 
 __all__ = ["create_app"]
 
@@ -33,8 +32,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config.update(test_config)
     os.makedirs(app.instance_path, exist_ok=True)
     oauth_settings = panel_config.finalize(app.config, app.instance_path)
-    task_statuses.configure(open_status=app.config["PANEL_TASK_OPEN_STATUS"],
-                            done_status=app.config["PANEL_TASK_DONE_STATUS"])
 
     from panel.signin.models import make_token_cipher
 

@@ -42,6 +42,7 @@ from typing import Any, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from panel.calls.state import CallState
+from panel.salesforce.task_statuses import StatusPreference
 
 __all__ = [
     "DESCRIPTION_MAX",
@@ -111,7 +112,9 @@ class LoggingSettings:
     `task_language` ("ja"/"en") writes every Task text in one language instead of each agent's Salesforce language.
     The rest are times in seconds: a call without an end event is closed after `call_timeout_s`; transient failures
     are retried for `retry_for_s`, waiting up to `retry_base_s` doubled per attempt and at most `retry_cap_s`; a
-    call's lease outlives a dead holder by `lease_ttl_s`. (The number's region is the pop's: `PopSettings.region`.)
+    call's lease outlives a dead holder by `lease_ttl_s`; `task_statuses` are the statuses the settings choose for
+    the call's Task (PANEL_TASK_OPEN_STATUS / PANEL_TASK_DONE_STATUS). (The number's region is the pop's:
+    `PopSettings.region`.)
     """
 
     log_internal: bool = False
@@ -125,6 +128,7 @@ class LoggingSettings:
     retry_base_s: float = 2.0
     retry_cap_s: float = 3600.0
     lease_ttl_s: float = 120.0
+    task_statuses: StatusPreference = StatusPreference()
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> "LoggingSettings":
@@ -163,6 +167,7 @@ class LoggingSettings:
             retry_base_s=seconds("PANEL_CALL_RETRY_BASE_S", defaults.retry_base_s) or defaults.retry_base_s,
             retry_cap_s=seconds("PANEL_CALL_RETRY_CAP_S", defaults.retry_cap_s) or defaults.retry_cap_s,
             lease_ttl_s=seconds("PANEL_CALL_LEASE_TTL_S", defaults.lease_ttl_s) or defaults.lease_ttl_s,
+            task_statuses=StatusPreference.from_config(config),
         )
 
 

@@ -71,7 +71,7 @@ def add_call_note(client, settings: LoggingSettings, *, agent, call_id: str, who
             subject=notes_subject(task_language(settings)),
             direction=state.direction if state else None,
             activity_date=activity_date(state.started_at if state else moment, settings.timezone),
-            external_id_field=settings.external_id_field)
+            statuses=settings.task_statuses, external_id_field=settings.external_id_field)
         record.task_id, record.task_unsure, record.task_closed = task_id, False, False
         reopen = record.status in ("skipped", "needs_review", "failed") or (
             state is not None and state.end is not None and record.status != "logged")

@@ -349,7 +349,7 @@ def _write(record: CallRecord, state: CallState, connection: _Connection, settin
             if record.timed_out:
                 fields["Description"] = with_timeout_note(fields.get("Description", existing.description),
                                                           language, settings.call_timeout_s)
-            call_tasks.update_task(client, record.task_id, fields)
+            call_tasks.update_task(client, record.task_id, fields, statuses=settings.task_statuses)
             record.task_closed = True
             return
     notes = with_timeout_note(None, language, settings.call_timeout_s) if record.timed_out else None
@@ -358,13 +358,14 @@ def _write(record: CallRecord, state: CallState, connection: _Connection, settin
     record.task_unsure = True  # written ahead: a lost answer makes the next attempt look before creating
     db.session.commit()
     if settings.external_id_field:
-        task_id, created = call_tasks.upsert_task(client, settings.external_id_field, record.call_id, fields)
+        task_id, created = call_tasks.upsert_task(client, settings.external_id_field, record.call_id, fields,
+                                                  statuses=settings.task_statuses)
         if not created:
             record.task_id, record.task_unsure = task_id, False
             db.session.commit()
             return _write(record, state, connection, settings)
     else:
-        task_id = call_tasks.create_task(client, fields)
+        task_id = call_tasks.create_task(client, fields, statuses=settings.task_statuses)
     record.task_id, record.task_unsure, record.task_closed = task_id, False, True
 
 

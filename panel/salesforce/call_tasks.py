@@ -79,16 +79,17 @@ def _task(row: Mapping[str, Any]) -> CallTask:
 
 # -- writing ------------------------------------------------------------------------------------------------------
 
-def create_task(client, fields: Mapping[str, Any]) -> str:
-    """Create a Task with `fields`, its status in the org's own values; its new Id."""
+def create_task(client, fields: Mapping[str, Any], *, statuses: task_statuses.StatusPreference) -> str:
+    """Create a Task with `fields`, its status in the org's own values (or the settings' `statuses`); its new Id."""
     def create(written: Mapping[str, Any]) -> str:
         with _refusals():
             return client.create("Task", written)
 
-    return _in_org_statuses(client, fields, create)
+    return _in_org_statuses(client, fields, statuses, create)
 
 
-def update_task(client, task_id: str, fields: Mapping[str, Any]) -> None:
+def update_task(client, task_id: str, fields: Mapping[str, Any], *, statuses: task_statuses.StatusPreference
+                ) -> None:
     if not fields:
         return
 
@@ -96,23 +97,25 @@ def update_task(client, task_id: str, fields: Mapping[str, Any]) -> None:
         with _refusals(task_id):
             client.update("Task", task_id, written)
 
-    _in_org_statuses(client, fields, update)
+    _in_org_statuses(client, fields, statuses, update)
 
 
-def _in_org_statuses(client, fields: Mapping[str, Any], write: Callable[[Mapping[str, Any]], _T]) -> _T:
+def _in_org_statuses(client, fields: Mapping[str, Any], statuses: task_statuses.StatusPreference,
+                     write: Callable[[Mapping[str, Any]], _T]) -> _T:
     """`write(fields)` with the status in the org's values; when Salesforce refuses the status, the admin changed
     the values since they were cached: read them again and write once more (one more request, that once)."""
     try:
-        return write(in_org_statuses(client, fields))
+        return write(in_org_statuses(client, fields, statuses))
     except TaskRejected as rejected:
         if "Status" not in fields or not any(problem.code == task_statuses.RESTRICTED_PICKLIST
                                              and problem.field in (None, "Status") for problem in rejected.problems):
             raise
         task_statuses.forget(client)
-        return write(in_org_statuses(client, fields))
+        return write(in_org_statuses(client, fields, statuses))
 
 
-def in_org_statuses(client, fields: Mapping[str, Any]) -> Mapping[str, Any]:
+def in_org_statuses(client, fields: Mapping[str, Any], statuses: task_statuses.StatusPreference
+                    ) -> Mapping[str, Any]:
     """`fields` with a default org's Status ("Not Started", "In Progress", "Completed": what the call rules
     write) turned into the org's own value (`panel.salesforce.task_statuses`); no request when there is no Status
     or the org's values are cached."""
@@ -121,10 +124,11 @@ def in_org_statuses(client, fields: Mapping[str, Any]) -> Mapping[str, Any]:
              task_statuses.DEFAULT.done: "done"}
     if status not in roles:
         return fields
-    return {**fields, "Status": getattr(task_statuses.for_org(client), roles[status])}
+    return {**fields, "Status": getattr(task_statuses.for_org(client, statuses), roles[status])}
 
 
-def upsert_task(client, field_name: str, key: str, fields: Mapping[str, Any]) -> tuple[str, bool]:
+def upsert_task(client, field_name: str, key: str, fields: Mapping[str, Any], *,
+                statuses: task_statuses.StatusPreference) -> tuple[str, bool]:
     """Create the Task keyed `key` in the external id field `field_name`, or find it when it already exists.
 
     Returns (Task Id, created). A Task that exists is not changed here: `TaskSubtype` may only be set on create,
@@ -136,7 +140,7 @@ def upsert_task(client, field_name: str, key: str, fields: Mapping[str, Any]) ->
                                  {name: value for name, value in written.items() if name != field_name})
 
     try:
-        answer = _in_org_statuses(client, fields, upsert)
+        answer = _in_org_statuses(client, fields, statuses, upsert)
     except TaskRejected as rejected:
         if not any(problem.code == _NOT_UPDATEABLE for problem in rejected.problems):
             raise
@@ -152,7 +156,7 @@ def upsert_task(client, field_name: str, key: str, fields: Mapping[str, Any]) ->
 
 def create_open_call_task(client, *, call_id: str, who_id: str | None, what_id: str | None, description: str,
                           subject: str, direction: str | None, activity_date: date,
-                          external_id_field: str | None = None) -> str:
+                          statuses: task_statuses.StatusPreference, external_id_field: str | None = None) -> str:
     """The open Task an agent's note during a call starts; the call's end completes this same Task."""
     fields = {"Subject": subject, "Status": task_statuses.DEFAULT.working, "TaskSubtype": "Call", "Type": "Call",
               "CallObject": call_id, "WhoId": who_id, "WhatId": what_id, "Description": description,
@@ -160,9 +164,9 @@ def create_open_call_task(client, *, call_id: str, who_id: str | None, what_id: 
               "CallType": direction.capitalize() if direction in ("inbound", "outbound") else None}
     fields = {name: value for name, value in fields.items() if value is not None}
     if external_id_field:
-        task_id, _created = upsert_task(client, external_id_field, call_id, fields)
+        task_id, _created = upsert_task(client, external_id_field, call_id, fields, statuses=statuses)
         return task_id
-    return create_task(client, fields)
+    return create_task(client, fields, statuses=statuses)
 
 
 def append_note(client, task_id: str, note: str) -> None:
@@ -173,7 +177,8 @@ def append_note(client, task_id: str, note: str) -> None:
     if _utf16_len(text) > DESCRIPTION_MAX:
         raise TaskRejected([FieldProblem("Description", "The call's notes are full (32,000 characters).",
                                          "STRING_TOO_LONG")])
-    update_task(client, task_id, {"Description": text})
+    with _refusals(task_id):  # no Status in the write: nothing to put in the org's values
+        client.update("Task", task_id, {"Description": text})
 
 
 @contextmanager

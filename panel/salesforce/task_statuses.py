@@ -34,7 +34,7 @@ from typing import Mapping, Sequence
 
 from panel.salesforce import queries
 
-__all__ = ["DEFAULT", "StatusChoice", "choose", "configure", "for_org", "forget", "preferred"]
+__all__ = ["DEFAULT", "StatusChoice", "StatusPreference", "choose", "for_org", "forget"]
 
 CACHE_TTL_S = 3600.0
 RESTRICTED_PICKLIST = "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
@@ -51,16 +51,21 @@ class StatusChoice:
 
 DEFAULT = StatusChoice(open="Not Started", working="In Progress", done="Completed")
 
+@dataclass(frozen=True)
+class StatusPreference:
+    """The settings' choices (PANEL_TASK_OPEN_STATUS, PANEL_TASK_DONE_STATUS: API names), None for the org's own.
+    Built once from the configuration and handed to every write (the task views, the call pipeline)."""
+
+    open: str | None = None
+    done: str | None = None
+
+    @classmethod
+    def from_config(cls, config: Mapping) -> "StatusPreference":
+        return cls(open=config.get("PANEL_TASK_OPEN_STATUS") or None, done=config.get("PANEL_TASK_DONE_STATUS") or None)
+
+
 _lock = threading.Lock()
-_cache: dict[str, tuple[float, StatusChoice]] = {}
-_preferred: dict[str, str | None] = {"open": None, "done": None}
-
-
-def configure(*, open_status: str | None, done_status: str | None) -> None:
-    """The settings' choices (PANEL_TASK_OPEN_STATUS, PANEL_TASK_DONE_STATUS), set when the app is created."""
-    with _lock:
-        _preferred.update(open=open_status or None, done=done_status or None)
-        _cache.clear()
+_cache: dict[tuple[str, StatusPreference], tuple[float, StatusChoice]] = {}
 
 
 def choose(rows: Sequence[Mapping], *, open_status: str | None = None, done_status: str | None = None
@@ -81,30 +86,24 @@ def choose(rows: Sequence[Mapping], *, open_status: str | None = None, done_stat
                         done=done_status or closed[0])
 
 
-def preferred(role: str) -> str | None:
-    """The status the settings choose for "open" or "done", or None: the org's own."""
-    with _lock:
-        return _preferred[role]
-
-
-def for_org(client) -> StatusChoice:
+def for_org(client, preference: StatusPreference) -> StatusChoice:
     """The org's choice, from the cache or one query (raises the client's errors when Salesforce fails)."""
-    key = client.instance_url
+    key = (client.instance_url, preference)
     now = time.monotonic()
     with _lock:
         cached = _cache.get(key)
-        preferred = dict(_preferred)
     if cached is not None and now - cached[0] < CACHE_TTL_S:
         return cached[1]
     rows = client.query(queries.task_statuses()).get("records") or []
-    choice = choose(rows, open_status=preferred["open"], done_status=preferred["done"])
+    choice = choose(rows, open_status=preference.open, done_status=preference.done)
     with _lock:
         _cache[key] = (now, choice)
     return choice
 
 
 def forget(client) -> None:
-    """Drop the org's cached choice: Salesforce refused a status, so the admin has changed the values."""
+    """Drop the org's cached choices: Salesforce refused a status, so the admin has changed the values."""
     with _lock:
-        _cache.pop(client.instance_url, None)
+        for key in [key for key in _cache if key[0] == client.instance_url]:
+            del _cache[key]
 

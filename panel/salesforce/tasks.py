@@ -289,8 +289,8 @@ def who_and_what(record_type: str, record_id: str, related_id: str | None) -> tu
 
 
 def create_open_task(client, *, record_type: str, record_id: str, related_id: str | None, subject: str,
-                     notes: str | None, due_date: date | None, owner_id: str | None, today: date
-                     ) -> tuple[str, TaskLists | None]:
+                     notes: str | None, due_date: date | None, owner_id: str | None, today: date,
+                     statuses: task_statuses.StatusPreference) -> tuple[str, TaskLists | None]:
     """A planned Task (the org's open status, read in the same request) owned by the agent, then both lists
     read back: one API request.
 
@@ -299,7 +299,7 @@ def create_open_task(client, *, record_type: str, record_id: str, related_id: st
     who_id, what_id = who_and_what(record_type, record_id, related_id)
     fields = {"Subject": subject, "Description": notes or None, "ActivityDate": _iso(due_date),
               "TaskSubtype": "Task", "WhoId": who_id, "WhatId": what_id, "OwnerId": owner_id}
-    status_query, fields["Status"] = _status(client, "open")
+    status_query, fields["Status"] = _status(client, statuses.open, closed=False)
     write = {"method": "POST", "referenceId": _WRITE_REF, "url": f"{_base(client)}/sobjects/Task",
              "body": {name: value for name, value in fields.items() if value is not None}}
     created, lists = _write_then_read(client, write, record_type, record_id, today, first=status_query)
@@ -315,21 +315,21 @@ def update_task(client, task_id: str, *, record_type: str, record_id: str, subje
     return _change_task(client, task_id, body, record_type, record_id, today)
 
 
-def mark_done(client, task_id: str, *, record_type: str, record_id: str, today: date) -> TaskLists | None:
+def mark_done(client, task_id: str, *, record_type: str, record_id: str, today: date,
+              statuses: task_statuses.StatusPreference) -> TaskLists | None:
     """Complete a Task (it moves from next steps to past activities), then re-read both lists.
 
     Raises TaskNotOnRecord, nothing written, when the Task is not one of the record's."""
-    status_query, status = _status(client, "done")
+    status_query, status = _status(client, statuses.done, closed=True)
     return _change_task(client, task_id, {"Status": status}, record_type, record_id, today, first=status_query)
 
 
-def _status(client, role: str) -> tuple[list[dict], str]:
-    """(subrequests, Status value) for a write: the settings' status as it is, else a reference to the org's own,
-    read by a query placed before the write in the same composite (`panel.salesforce.task_statuses`)."""
-    chosen = task_statuses.preferred(role)
+def _status(client, chosen: str | None, *, closed: bool) -> tuple[list[dict], str]:
+    """(subrequests, Status value) for a write: the settings' status (`chosen`) as it is, else a reference to the
+    org's own, read by a query placed before the write in the same composite (`panel.salesforce.task_statuses`)."""
     if chosen:
         return [], chosen
-    return ([_query_subrequest(client, _STATUS_REF, queries.task_status(closed=role == "done"))],
+    return ([_query_subrequest(client, _STATUS_REF, queries.task_status(closed=closed))],
             f"@{{{_STATUS_REF}.records[0].ApiName}}")
 
 

@@ -312,7 +312,7 @@ def create_task(record_id: str):
             _task_id, lists = tasks.create_open_task(
                 client, record_type=record_type, record_id=record_id, related_id=values["what_id"] or None,
                 subject=values["subject"], notes=values["notes"] or None, due_date=due_date_of(values),
-                owner_id=connection.user_id, today=_today())
+                owner_id=connection.user_id, today=_today(), statuses=jobs.call_settings().task_statuses)
     except ledger.CallRefused as refused:
         return form_again({}, refused.status, refused=refused.reason)
     except (tasks.TaskRejected, *web.SALESFORCE_FAILURES) as error:
@@ -368,7 +368,7 @@ def mark_done(task_id: str):
     record_type, record_id, active_call = _posted_record()
     try:
         lists = tasks.mark_done(get_salesforce(), task_id, record_type=record_type, record_id=record_id,
-                                today=_today())
+                                today=_today(), statuses=jobs.call_settings().task_statuses)
     except tasks.TaskNotOnRecord:
         return _action_failed(task_id, str(_NOT_ON_RECORD), 403)
     except tasks.TaskRejected as rejected:

@@ -6,7 +6,7 @@ import pytest
 
 from calls_support import Dialer, call_tasks, run_queued
 from panel.localorg.seed import IDS
-from panel.salesforce import task_statuses
+from panel import web
 from tests.tasks.test_tasks import HX, YAMADA, item_form_token, new_task, submit, tasks_of
 
 QUOTE = IDS["task.yamada_send_quote"]
@@ -22,10 +22,12 @@ def renamed(localorg):
 
 
 @pytest.fixture
-def preferences():
-    """Sets PANEL_TASK_OPEN_STATUS / PANEL_TASK_DONE_STATUS as the app does when it starts; unset afterwards."""
-    yield lambda **chosen: task_statuses.configure(open_status=chosen.get("open"), done_status=chosen.get("done"))
-    task_statuses.configure(open_status=None, done_status=None)
+def preferences(app):
+    """Sets PANEL_TASK_OPEN_STATUS / PANEL_TASK_DONE_STATUS, as the environment does before the app starts."""
+    def choose(**chosen):
+        app.config.update(PANEL_TASK_OPEN_STATUS=chosen.get("open"), PANEL_TASK_DONE_STATUS=chosen.get("done"))
+        web.forget_settings(app)
+    return choose
 
 
 def test_a_new_task_takes_the_orgs_default_open_status_at_no_extra_request(renamed, signed_in_client, localorg, sf):
@@ -63,6 +65,15 @@ def test_a_call_is_logged_with_the_orgs_closed_status(renamed, app, signed_in_cl
     run_queued(app)
     [task] = call_tasks(sf, "call-renamed")
     assert (task["Status"], task["IsClosed"], task["WhoId"]) == ("完了済み", True, YAMADA)
+
+
+def test_the_setting_chooses_the_closed_status_of_a_logged_call_too(renamed, preferences, app, signed_in_client, sf):
+    preferences(done="取り下げ")
+    dialer = Dialer(signed_in_client, "call-renamed-chosen")
+    dialer.send(dialer.ringing(), dialer.answered(), dialer.ended(duration=95))
+    run_queued(app)
+    [task] = call_tasks(sf, "call-renamed-chosen")
+    assert (task["Status"], task["IsClosed"]) == ("取り下げ", True)
 
 
 def test_a_note_during_a_call_opens_its_task_in_the_orgs_open_status(renamed, app, signed_in_client, sf):
