@@ -15,7 +15,7 @@ import sys
 import time
 from datetime import datetime, timezone
 
-from bench import figures
+from bench import dialers, figures
 from bench.client import agent_session, sign_in
 from bench.figures import Figure
 from bench.stack import Ledger, Stack, Unavailable
@@ -23,12 +23,14 @@ from bench.stack import Ledger, Stack, Unavailable
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 
 SIZES = {
-    # cold numbers, warm repeats, answered calls, burst calls, calls ending at 10/s, webhook events, warm pops,
-    # soak calls, untimed requests before each load figure, runs of each load figure (the median is reported)
-    "quick": dict(cold=4, warm_repeats=2, calls=3, bursts=2, rate_calls=10, events=150, warm_total=200,
-                  soak_calls=20, warmup=30, load_runs=1),
-    "full": dict(cold=40, warm_repeats=5, calls=30, bursts=10, rate_calls=200, events=6000, warm_total=4000,
-                 soak_calls=2000, warmup=300, load_runs=3),
+    # cold numbers, warm repeats, answered calls, rings raced by their pop, burst calls, calls ending at 10/s,
+    # webhook events, deliveries per adapter (and untimed ones before), warm pops, soak calls, untimed requests
+    # before each load figure, runs of each load figure (the median is reported)
+    "quick": dict(cold=4, warm_repeats=2, calls=3, races=3, bursts=2, rate_calls=10, events=150,
+                  adapter_events=40, adapter_warmup=8, warm_total=200, soak_calls=20, warmup=30, load_runs=1),
+    "full": dict(cold=40, warm_repeats=5, calls=30, races=10, bursts=10, rate_calls=200, events=6000,
+                 adapter_events=2000, adapter_warmup=100, warm_total=4000, soak_calls=2000, warmup=300,
+                 load_runs=3),
 }
 
 
@@ -103,11 +105,15 @@ def main(argv: list[str] | None = None) -> int:
             cold_numbers = figures.make_callers(org, size["cold"], block=1)
             call_numbers = figures.make_callers(org, size["calls"], block=2)
             burst_numbers = figures.make_callers(org, size["bursts"], block=3)
+            race_numbers = figures.make_callers(org, size["races"], block=4)
+            vendor_numbers = figures.make_callers(org, len(dialers.adapters()[0]), block=5)
             rows += figures.pops(http, stack.endpoints, org, cold_numbers, args.rtt_ms, size["warm_repeats"])
             print("pops measured", flush=True)
             ledger = Ledger(stack.database_url)
             try:
                 rows += figures.answered_calls(http, stack.endpoints, org, ledger, call_numbers)
+                rows += figures.ring_and_pop_together(http, stack.endpoints, org, ledger, race_numbers)
+                rows += dialers.vendor_ring_then_pop(http, stack.endpoints, org, ledger, vendor_numbers)
                 rows += figures.back_to_back_calls(stack.endpoints, ledger, burst_numbers)
                 rows += figures.calls_ending_at_a_rate(stack.endpoints, ledger, call_numbers, size["rate_calls"],
                                                        per_second=10)
@@ -115,6 +121,9 @@ def main(argv: list[str] | None = None) -> int:
                 rows += figures.webhook_ingestion(stack, ledger, size["events"], senders=16,
                                                   warmup=size["warmup"], repeats=size["load_runs"])
                 print("webhook ingestion measured", flush=True)
+                rows += dialers.adapter_ingestion(stack, ledger, size["adapter_events"], senders=16,
+                                                  warmup=size["adapter_warmup"], repeats=size["load_runs"])
+                print("adapter ingestion measured", flush=True)
             finally:
                 ledger.close()
             rows += figures.warm_panel_throughput(http, stack.endpoints, cold_numbers, size["warm_total"],

@@ -3,6 +3,11 @@
 API requests are read from the local org's counter (`GET /localorg/_admin/stats`, itself never counted) around
 work done one at a time, so every request is attributable. Latencies are measured in the driving process, so
 they include the HTTP client; on a 2-core machine that client competes with the server for CPU.
+
+The API-request goals are the product decision of issue 15: a cold pop at most 2 requests, sent in parallel (one
+round trip of waiting, which the cold pop's latency goal checks); an answered call, ring to logged Task, at most 3;
+the pop at answer after a ringing event (the native webhook's or a vendor's) none; and a ring whose pop arrives at
+the same moment still 2 (one lookup per agent and number at a time, `panel.callers.single_flight`).
 """
 
 from __future__ import annotations
@@ -24,6 +29,12 @@ import requests
 from bench.client import Endpoints, LocalOrg, call_event, pop, send_event, session_cookie
 from bench.stack import Ledger, Stack
 from panel.calls.signing import signature_headers
+
+
+COLD_POP_REQUESTS = 2  # both sent at once
+ANSWERED_CALL_REQUESTS = 3  # the cold pop of the ring's pre-fetch and the Task
+POP_AT_ANSWER_REQUESTS = 0  # the ring pre-fetched it
+RING_AND_POP_REQUESTS = 2  # one lookup, however the ring's pre-fetch and the pop race
 
 
 @dataclass
@@ -96,13 +107,13 @@ def pops(http: requests.Session, endpoints: Endpoints, org: LocalOrg, numbers: l
     limit = 1.3 * rtt_ms + 20
     return [
         Figure("cold_pop_api_requests", "API requests per cold pop (mean)", statistics.mean(cold_requests),
-               "req", 1, "max", f"per pop: {where}"),
-        Figure("cold_pop_api_requests_max", "API requests per cold pop (max)", max(cold_requests), "req", 2,
-               "max"),
-        Figure("cold_pop_p50_ms", "cold pop p50", percentile(cold_ms, 0.5), "ms", limit, "max",
-               f"RTT {rtt_ms} ms injected, n={len(cold_ms)}"),
-        Figure("cold_pop_p95_ms", "cold pop p95", percentile(cold_ms, 0.95), "ms", limit, "max",
-               f"goal 1.3 x RTT + 20 ms = {limit:.0f} ms"),
+               "req", COLD_POP_REQUESTS, "max", f"per pop: {where}"),
+        Figure("cold_pop_api_requests_max", "API requests per cold pop (max)", max(cold_requests), "req",
+               COLD_POP_REQUESTS, "max", "sent in parallel: the latency goals below allow one round trip"),
+        Figure("cold_pop_p50_ms", "cold pop p50 (one round trip of waiting)", percentile(cold_ms, 0.5), "ms",
+               limit, "max", f"RTT {rtt_ms} ms injected, n={len(cold_ms)}"),
+        Figure("cold_pop_p95_ms", "cold pop p95 (one round trip of waiting)", percentile(cold_ms, 0.95), "ms",
+               limit, "max", f"goal 1.3 x RTT + 20 ms = {limit:.0f} ms"),
         Figure("warm_pop_p50_ms", "warm pop p50", percentile(warm_ms, 0.5), "ms", 10, "max", f"n={len(warm_ms)}"),
         Figure("warm_pop_p95_ms", "warm pop p95", percentile(warm_ms, 0.95), "ms", 10, "max",
                f"{warm_requests} API requests in {len(warm_ms)} warm pops"),
@@ -139,6 +150,7 @@ def answered_calls(http: requests.Session, endpoints: Endpoints, org: LocalOrg, 
     dialer = requests.Session()
     per_call, at_answer, end_to_task_ms, unwarmed = [], [], [], 0
     spent: dict[str, int] = {}
+    breakdowns: list[dict[str, int]] = []  # each call's requests by endpoint
     for number in numbers:
         call_id = f"bench-{uuid.uuid4().hex[:12]}"
         before, before_endpoints = org.api_requests(), _endpoint_counts(org)
@@ -157,20 +169,61 @@ def answered_calls(http: requests.Session, endpoints: Endpoints, org: LocalOrg, 
         end_to_task_ms.append(((time.perf_counter() - ended) if took is None else took) * 1000)
         _wait_for(lambda: ledger.settled(call_id), 10)
         per_call.append(org.api_requests() - before)
-        for name, count in _difference(_endpoint_counts(org), before_endpoints).items():
+        breakdowns.append(_difference(_endpoint_counts(org), before_endpoints))
+        for name, count in breakdowns[-1].items():
             spent[name] = spent.get(name, 0) + count
     note = f"n={len(numbers)}" + (f", {unwarmed} not pre-fetched within 10 s" if unwarmed else "")
     where = ", ".join(f"{name} {count / len(numbers):.1f}" for name, count in sorted(spent.items()))
+    dearest = per_call.index(max(per_call))
+    worst = ", ".join(f"{name} {count}" for name, count in sorted(breakdowns[dearest].items()))
     return [
         Figure("pop_at_answer_api_requests", "API requests for the pop at answer (after ring pre-fetch)",
-               max(at_answer), "req", 0, "max", note),
+               max(at_answer), "req", POP_AT_ANSWER_REQUESTS, "max", note),
+        # The first call after a start also reads what is cached afterwards (the org's Task statuses for the
+        # process, the agent's language for an hour): the steady state is every call after it.
         Figure("answered_call_api_requests", "API requests per answered call, ring to logged Task (mean)",
-               statistics.mean(per_call), "req", 2, "max", f"max {max(per_call)}; per call: {where}"),
+               statistics.mean(per_call[1:] or per_call), "req", ANSWERED_CALL_REQUESTS, "max",
+               f"calls after the first; per call over all: {where}"),
+        Figure("answered_call_api_requests_max", "API requests per answered call, ring to logged Task (max, "
+               "the first call after a start included)",
+               max(per_call), "req", ANSWERED_CALL_REQUESTS, "max",
+               f"call {dearest + 1} of {len(per_call)}: {worst}"),
         Figure("ended_to_task_p50_ms", "call.ended to Task in Salesforce p50", percentile(end_to_task_ms, 0.5),
                "ms", 1000, "max", "one call at a time"),
         Figure("ended_to_task_p95_ms", "call.ended to Task in Salesforce p95", percentile(end_to_task_ms, 0.95),
                "ms", 1000, "max", note),
     ]
+
+
+def ring_and_pop_together(http: requests.Session, endpoints: Endpoints, org: LocalOrg, ledger: Ledger,
+                          numbers: list[str]) -> list[Figure]:
+    """A dialer posts the ringing event at the moment its frame pops the number (each a new caller): the worker's
+    pre-fetch and the web's pop race for the same lookup. Counted per call from the ring until the pre-fetch is done
+    (the ring's job settled) and the pop answered."""
+    dialer = requests.Session()
+    costs, unwarmed = [], 0
+    for number in numbers:
+        call_id = f"race-{uuid.uuid4().hex[:12]}"
+        before = org.api_requests()
+        start = threading.Barrier(2)
+
+        def ring() -> None:
+            start.wait()
+            send_event(dialer, endpoints, call_event("ringing", call_id, number), retries=3).raise_for_status()
+
+        with ThreadPoolExecutor(1) as pool:
+            rung = pool.submit(ring)
+            start.wait()
+            pop(http, endpoints, number, call_id).raise_for_status()
+            rung.result()
+        if _wait_for(lambda: ledger.warmed(call_id), 10) is None:
+            unwarmed += 1
+        _wait_for(lambda: ledger.settled(call_id), 10)
+        costs.append(org.api_requests() - before)
+    note = (f"n={len(numbers)}, per call {costs}" + (f", {unwarmed} not pre-fetched within 10 s" if unwarmed else "")
+            + "; before one lookup at a time (issue 15): 4 in every race measured")
+    return [Figure("ring_and_pop_together_api_requests", "API requests per ring whose pop arrives with it (max)",
+                   max(costs), "req", RING_AND_POP_REQUESTS, "max", note)]
 
 
 def back_to_back_calls(endpoints: Endpoints, ledger: Ledger, numbers: list[str]) -> list[Figure]:
@@ -362,12 +415,17 @@ def _signed_events(endpoints: Endpoints, events: int) -> list:
     for index in range(0, events, 3):
         call_id = f"load-{uuid.uuid4().hex[:12]}"
         for kind in ("ringing", "answered", "ended")[:min(3, events - index)]:
-            raw = json.dumps(call_event(kind, call_id, "03-1234-5678", agent="load@example.com", internal=True)
-                             ).encode()
-            work.append(("POST", "/webhooks/calls", raw,
-                         lambda raw=raw: {"Content-Type": "application/json",
-                                          **signature_headers(endpoints.webhook_secret, raw, int(time.time()))}))
+            work.append(_signed_one(endpoints, call_event(kind, call_id, "03-1234-5678", agent="load@example.com",
+                                                          internal=True)))
     return work
+
+
+def _signed_one(endpoints: Endpoints, event: dict) -> tuple:
+    """One native event as the load driver sends it, signed when it is sent (the signature's time stays fresh)."""
+    raw = json.dumps(event).encode()
+    return ("POST", "/webhooks/calls", raw,
+            lambda: {"Content-Type": "application/json",
+                     **signature_headers(endpoints.webhook_secret, raw, int(time.time()))})
 
 
 class _CpuMeter:

@@ -45,19 +45,22 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     from panel import demo, errors
     from panel.calls import intake, jobs
+    from panel.dialers import intake as dialer_intake
     from panel.ops import doctor, health
     from panel.pop import sidebar
     from panel.pop import views as pop_views
     from panel.review import views as review_views
     from panel.signin import auth, embed
+    from panel.softphone import views as softphone_views
     from panel.tasks import views as task_views
 
     auth.init_app(app, oauth_settings)
     embed.init_app(app)
     jobs.init_app(app)
+    dialer_intake.init_app(app)  # PANEL_DIALER_USERS, read once
     doctor.init_app(app)  # /admin/doctor and `flask panel doctor`
-    for blueprint in (auth.bp, embed.bp, sidebar.bp, pop_views.bp, task_views.bp, intake.bp, review_views.bp,
-                      health.bp):
+    for blueprint in (auth.bp, embed.bp, sidebar.bp, pop_views.bp, task_views.bp, intake.bp, dialer_intake.bp,
+                      review_views.bp, health.bp, softphone_views.bp):
         app.register_blueprint(blueprint)
     if app.config["LOCALORG_ENABLED"]:
         app.register_blueprint(demo.bp)  # the demo dialer exists only beside the local org

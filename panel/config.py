@@ -33,6 +33,19 @@ from panel.salesforce.oauth import DEFAULT_SCOPE, OAuthSettings, default_jwt_aud
 LOCAL_CLIENT_ID = "panel-local"
 LOCAL_CLIENT_SECRET = "panel-local-secret"
 LOCAL_WEBHOOK_SECRET = "local-webhook-secret"
+# The dialer adapters' secrets (panel.dialers): an adapter whose secret is unset is off (404). Beside the local org
+# each gets a documented local value, so the demo can send every vendor's format.
+DIALER_SECRETS = {
+    "zoom": "PANEL_ZOOM_WEBHOOK_SECRET",
+    "dialpad": "PANEL_DIALPAD_WEBHOOK_SECRET",
+    "ringcentral": "PANEL_RINGCENTRAL_VERIFICATION_TOKEN",
+    "aircall": "PANEL_AIRCALL_WEBHOOK_TOKEN",
+    "twilio": "PANEL_TWILIO_AUTH_TOKEN",
+    "webex": "PANEL_WEBEX_WEBHOOK_SECRET",
+    "connect": "PANEL_CONNECT_API_KEY",
+    "miitel": "PANEL_MIITEL_WEBHOOK_TOKEN",
+}
+LOCAL_DIALER_SECRETS = {dialer: f"local-{dialer}-secret" for dialer in DIALER_SECRETS}
 LOCAL_REVIEWERS = "reviewer@example.com"
 LOCAL_FRAME_ANCESTORS = "'self' http://127.0.0.1:* http://localhost:*"
 DEFAULT_LOCALORG_URL = "http://127.0.0.1:5000/localorg"
@@ -55,6 +68,22 @@ DEFAULTS: dict[str, Any] = {
     "PANEL_WEBHOOK_SECRET": None,
     "PANEL_WEBHOOK_PREVIOUS_SECRET": None,
     "PANEL_DEFAULT_REGION": "JP",
+    "PANEL_PUBLIC_URL": None,
+    "PANEL_DIALER_USERS": None,
+    "PANEL_CONNECT_API_KEY_HEADER": "x-api-key",
+    "PANEL_MIITEL_WEBHOOK_HEADER": "Authorization",
+    "PANEL_TASK_PER_LEG": False,
+    "PANEL_LOG_MESSAGES": True,
+    # the softphone page's web phones (panel.softphone.settings, docs/softphones.md): each off until its variable is set
+    "PANEL_SOFTPHONE_RINGCENTRAL_CLIENT_ID": None,
+    "PANEL_SOFTPHONE_RINGCENTRAL_APP_URL":
+        "https://apps.ringcentral.com/integration/ringcentral-embeddable/latest/app.html",
+    "PANEL_SOFTPHONE_ZOOM_URL": None,
+    "PANEL_SOFTPHONE_DIALPAD_CLIENT_ID": None,
+    "PANEL_SOFTPHONE_DIALPAD_APPS_URL": "https://dialpad.com/apps",
+    "PANEL_SOFTPHONE_AIRCALL": False,
+    "PANEL_SOFTPHONE_AIRCALL_WORKSPACE_URL": "https://workspace.aircall.io",
+    "PANEL_SOFTPHONE_CONNECT_INSTANCE_URL": None,
     "PANEL_TASK_OPEN_STATUS": None,
     "PANEL_TASK_DONE_STATUS": None,
     "PANEL_TIMEZONE": "Asia/Tokyo",
@@ -91,7 +120,14 @@ _STRINGS = ("SECRET_KEY", "SALESFORCE_LOGIN_URL", "SALESFORCE_MY_DOMAIN_URL", "S
             # a separate `python -m panel.worker` must reach the local org and the queue `make run` uses
             "LOCALORG_URL", "PANEL_JOBS_SQLITE",
             # Task statuses (API names) the panel writes; unset: the org's own (panel.salesforce.task_statuses)
-            "PANEL_TASK_OPEN_STATUS", "PANEL_TASK_DONE_STATUS")
+            "PANEL_TASK_OPEN_STATUS", "PANEL_TASK_DONE_STATUS",
+            # the dialer adapters (panel.dialers, docs/dialers.md)
+            *DIALER_SECRETS.values(), "PANEL_PUBLIC_URL", "PANEL_DIALER_USERS", "PANEL_CONNECT_API_KEY_HEADER",
+            "PANEL_MIITEL_WEBHOOK_HEADER",
+            # the softphone page (panel.softphone.settings, docs/softphones.md)
+            "PANEL_SOFTPHONE_RINGCENTRAL_CLIENT_ID", "PANEL_SOFTPHONE_RINGCENTRAL_APP_URL", "PANEL_SOFTPHONE_ZOOM_URL",
+            "PANEL_SOFTPHONE_DIALPAD_CLIENT_ID", "PANEL_SOFTPHONE_DIALPAD_APPS_URL",
+            "PANEL_SOFTPHONE_AIRCALL_WORKSPACE_URL", "PANEL_SOFTPHONE_CONNECT_INSTANCE_URL")
 # Read here so that a bad value stops the start instead of being ignored later (see _check for their rules).
 _CHECKED_STRINGS = ("PANEL_MATCH_PRIORITY", "PANEL_TASK_LANGUAGE", "PANEL_CALL_EXTERNAL_ID_FIELD",
                     "PANEL_TASK_SUBJECT_TEMPLATE", "PANEL_PHONE_FIELDS")
@@ -99,8 +135,9 @@ _NUMBERS = {"PANEL_LOCALORG_SEARCH_LAG_S": float, "PANEL_LOCALORG_LATENCY_MS": i
             "PANEL_POP_LAST_KNOWN_TTL_S": int, "PANEL_SEARCH_LAG_S": int, "PANEL_CALL_RETRY_FOR_S": float,
             "PANEL_CALL_TIMEOUT_S": float, "PANEL_POP_TIMEOUT_S": float,
             "PANEL_CALL_LEASE_TTL_S": float, "PANEL_CALL_RETRY_BASE_S": float, "PANEL_CALL_RETRY_CAP_S": float,
-            "PANEL_DB_POOL_SIZE": int}
-_FLAGS = ("PANEL_LOG_INTERNAL_CALLS", "PANEL_LOG_MISSED_CALLS")
+            "PANEL_DB_POOL_SIZE": int, "PANEL_CALL_SETTLE_S": float}
+_FLAGS = ("PANEL_LOG_INTERNAL_CALLS", "PANEL_LOG_MISSED_CALLS", "PANEL_TASK_PER_LEG", "PANEL_LOG_MESSAGES",
+          "PANEL_SOFTPHONE_AIRCALL")
 _FLAG_WORDS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False,
                "off": False}
 _MATCH_TYPES = ("Contact", "Account", "Lead")
@@ -160,6 +197,8 @@ def finalize(config: MutableMapping[str, Any], instance_path: str) -> OAuthSetti
         config["SALESFORCE_CLIENT_ID"] = config.get("SALESFORCE_CLIENT_ID") or LOCAL_CLIENT_ID
         config["SALESFORCE_CLIENT_SECRET"] = config.get("SALESFORCE_CLIENT_SECRET") or LOCAL_CLIENT_SECRET
         config["PANEL_WEBHOOK_SECRET"] = config.get("PANEL_WEBHOOK_SECRET") or LOCAL_WEBHOOK_SECRET
+        for dialer, name in DIALER_SECRETS.items():
+            config[name] = config.get(name) or LOCAL_DIALER_SECRETS[dialer]
         config["PANEL_REVIEWERS"] = config.get("PANEL_REVIEWERS") or LOCAL_REVIEWERS
         config["PANEL_FRAME_ANCESTORS"] = config.get("PANEL_FRAME_ANCESTORS") or LOCAL_FRAME_ANCESTORS
         login_url = config["LOCALORG_URL"]
@@ -288,6 +327,13 @@ def _check(config: MutableMapping[str, Any]) -> None:
     language = config.get("PANEL_TASK_LANGUAGE")
     if language and language not in ("ja", "en"):
         raise ConfigError(f"PANEL_TASK_LANGUAGE must be ja or en (or unset: each agent's language), not {language!r}")
+    public_url = config.get("PANEL_PUBLIC_URL")
+    if public_url:
+        parts = urlsplit(str(public_url))
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+            raise ConfigError(f"PANEL_PUBLIC_URL must be the panel's address as dialers reach it, such as "
+                              f"https://panel.example.com, not {public_url!r}")
+        config["PANEL_PUBLIC_URL"] = str(public_url).rstrip("/")
     field = config.get("PANEL_CALL_EXTERNAL_ID_FIELD")
     if field and not _FIELD_API_NAME.match(str(field)):
         raise ConfigError(f"PANEL_CALL_EXTERNAL_ID_FIELD must be a Task field's API name such as "

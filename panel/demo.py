@@ -5,7 +5,10 @@ The demo page plays the dialer vendor's page. It embeds the panel from a **diffe
 are different sites), so sign-in, cookies and postMessage face the same cross-site rules as in production.
 
 For each call it does what a dialer does: tells the panel through postMessage (`panel:call`, see
-static/js/embed.js) and tells the server through the signed webhook `POST /webhooks/calls`. The browser must not
+static/js/embed.js) and tells the server through the signed webhook `POST /webhooks/calls`, or, when the page's
+"Dialer format" names a vendor, through that vendor's adapter (`POST /webhooks/<dialer>`, panel.dialers) with a
+delivery in the vendor's own format and signature (each adapter's `demo_delivery`), so a newcomer sees an adapter
+work end to end. The panel is then told the call id the adapter files the call under (`<dialer>:<id>`). The browser must not
 hold the webhook secret, so the page posts its events to `POST /demo/events`, which signs them with
 PANEL_WEBHOOK_SECRET and forwards them over HTTP to the webhook, exactly as a dialer's backend would.
 
@@ -28,7 +31,7 @@ import json
 import time
 import unicodedata
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
 import requests
@@ -37,6 +40,9 @@ from flask_babel import lazy_gettext as _l
 
 from panel.calls.events import identifier_problem
 from panel.calls.signing import signature_headers
+from panel.config import DIALER_SECRETS
+from panel.dialers import registry
+from panel.dialers.base import DemoCall
 from panel.extensions import LOCALES
 from panel.localorg import seed
 from panel.signin.session import current_connection
@@ -49,6 +55,11 @@ DISPOSITIONS = ("", "Interested", "Call back", "Not interested", "Wrong number")
 MAX_TEXT = 255
 MAX_DURATION_S = 86_400
 FORWARD_TIMEOUT_S = 10
+NATIVE_FORMAT = "panel"
+# The vendors' names as the page shows them (product names, not translated).
+FORMAT_LABELS = {"zoom": "Zoom", "dialpad": "Dialpad", "ringcentral": "RingCentral", "aircall": "Aircall",
+                 "twilio": "Twilio", "webex": "Webex", "connect": "Amazon Connect",
+                 "miitel": "MiiTel"}
 DEFAULT_AGENT = seed.AGENT_USERNAME
 NOBODYS_NUMBER = "03-9999-0000"
 WITHHELD = "非通知"  # what Japanese carriers send for a withheld number
@@ -69,6 +80,12 @@ def callers() -> list[dict]:
     listed.append({"phone": NOBODYS_NUMBER, "name": _l("No record matches"), "case": "no_match"})
     listed.append({"phone": WITHHELD, "name": _l("Unknown caller"), "case": "withheld"})
     return listed
+
+
+def formats() -> list[tuple[str, str]]:
+    """(value, label) of the formats the demo can send: the panel's own, then every adapter that is on."""
+    return [(NATIVE_FORMAT, ""), *((name, FORMAT_LABELS.get(name, name)) for name in registry.DIALERS
+                                   if current_app.config.get(DIALER_SECRETS[name]))]
 
 
 def _is_loopback(host: str) -> bool:
@@ -104,7 +121,8 @@ def show_demo():
     response = make_response(render_template(
         "demo.html", callers=callers(), panel_origin=origin, panel_url=panel_url,
         agent=_agent_email(connection) if connection else None,
-        sign_in_url=url_for("auth.login", next=request.full_path.rstrip("?")), dispositions=DISPOSITIONS))
+        sign_in_url=url_for("auth.login", next=request.full_path.rstrip("?")), dispositions=DISPOSITIONS,
+        formats=formats()))
     # The dialer's own page: it may frame the panel's origin, and nothing may frame it.
     response.headers["Content-Security-Policy"] = (
         f"default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'; "
@@ -210,6 +228,11 @@ def forward_event():
     if not agent:
         return jsonify(error="sign in on the demo page first: it sends call events as the signed-in agent only",
                        field=None), 401
+    dialer = body.get("format") or NATIVE_FORMAT
+    if dialer != NATIVE_FORMAT:
+        if dialer not in dict(formats()):
+            return jsonify(error="format must be panel or one of the dialers that are on", field="format"), 400
+        return _forward_as_vendor(dialer, body, event)
     raw = json.dumps(event, ensure_ascii=False).encode("utf-8")
     headers = {"Content-Type": "application/json",
                **signature_headers(current_app.config["PANEL_WEBHOOK_SECRET"], raw, int(time.time()))}
@@ -224,6 +247,36 @@ def forward_event():
         webhook_body = None
     return jsonify(webhook_status=answer.status_code, webhook=webhook_body, event_id=event["event_id"],
                    type=event["type"]), 200
+
+
+def _forward_as_vendor(dialer: str, body: dict, event: dict):
+    """Deliver the button press in the vendor's format, signed with its secret, to its adapter's webhook."""
+    module = registry.adapter(dialer)
+    kind = {value: key for key, value in EVENT_TYPES.items()}[event["type"]]
+    started = datetime.now(timezone.utc) - timedelta(seconds=int(event.get("duration_seconds") or 0))
+    call = DemoCall(call_id=event["call_id"], direction=event["direction"], number=event["external_number"],
+                    agent_email=event["agent_email"], started_at=started,
+                    answered=bool(event.get("answered", kind != "ringing")),
+                    duration_seconds=int(event.get("duration_seconds") or 0))
+    target = panel_address() + url_for("dialer_webhooks.receive", dialer=dialer)
+    # Connect and MiiTel send their secret in a header the admin names (PANEL_CONNECT_API_KEY_HEADER, …).
+    header = {"header": current_app.config[module.SETTINGS[0]]} if module.SETTINGS else {}
+    built = module.demo_delivery(kind, call, secret=current_app.config[module.SECRET], url=target,
+                                 now=datetime.now(timezone.utc), **header)
+    if built is None:  # the vendor sends no such event (MiiTel reports calls only after they end)
+        return jsonify(webhook_status=None, webhook={"status": f"{FORMAT_LABELS[dialer]} sends no {kind} event"},
+                       type=event["type"], format=dialer), 200
+    raw, headers, content_type = built
+    try:
+        answer = requests.post(target, data=raw, headers={**headers, "Content-Type": content_type},
+                               timeout=FORWARD_TIMEOUT_S)
+    except requests.RequestException:
+        return jsonify(error="the webhook did not answer", field=None), 502
+    try:
+        webhook_body = answer.json()
+    except ValueError:
+        webhook_body = None
+    return jsonify(webhook_status=answer.status_code, webhook=webhook_body, type=event["type"], format=dialer), 200
 
 
 @bp.route("/voicemail/<call_id>", methods=["GET"])

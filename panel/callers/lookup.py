@@ -5,6 +5,10 @@
 The SOSL search and the composite are sent at the same time (one round trip of waiting). The search cannot read
 opportunities, so a card it alone found loads its stage with its task lists (`panel.salesforce.tasks`).
 
+One lookup per org, user and number is in flight at a time, across threads, web processes and workers
+(`panel.callers.single_flight`): a ringing call's pre-fetch and the pop arriving together cost one lookup, the
+later one waiting (at most the pop's timeout) for the earlier one's answer.
+
 A successful lookup is kept twice: briefly (`PANEL_POP_CACHE_TTL_S`, default 60 s) so a ringing call's pre-fetch
 and the pop at answer share one lookup, and for days (`PANEL_POP_LAST_KNOWN_TTL_S`) as the last known answer to
 show, marked as such, when Salesforce is slow or failing. Entries are per org, user and E.164 number: two agents may
@@ -26,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Literal, Mapping, TypeVar
 
-from panel.callers import picks
+from panel.callers import picks, single_flight
 from panel.extensions import cache
 from panel.callers.matching import DEFAULT_PRIORITY, Candidate, decide, rank, same_record, verify
 from panel.phone import (PhoneNumber, display, is_withheld, parse_caller, recent_change_patterns, search_terms,
@@ -66,6 +70,8 @@ DEFAULT_SEARCH_LAG_S = 900
 # not wait the client's usual ten seconds.
 DEFAULT_POP_TIMEOUT_S = 4.0
 MIN_SEARCH_TEXT = 2  # SOSL refuses shorter search terms
+# A lookup's rounds of waiting at most: the search and composite, a describe when the org refuses, the two again.
+LOOKUP_ROUNDS = 3
 
 PopState = Literal["unknown_caller", "card", "matches", "no_match", "unavailable"]
 ClientSource = Callable[[], object]
@@ -379,10 +385,29 @@ def _candidate_of_match(hit: Match) -> Candidate:
 
 def _snapshot(agent: Agent, number: PhoneNumber, client_source, settings: PopSettings,
               check: tuple[str, str] | None = None) -> tuple[Snapshot | None, str | None]:
-    """(snapshot, failure): a fresh cached or new lookup with no failure, or the last known one with the failure."""
-    cached = cache.get(_fresh_key(agent, number.e164))
+    """(snapshot, failure): a fresh cached or new lookup with no failure, or the last known one with the failure.
+
+    One lookup per agent and number at a time (`single_flight`): a pop arriving while the same lookup is in flight
+    (a ringing call's pre-fetch on a worker, another tab, another web process) waits for its answer, up to the
+    pop's timeout, instead of asking Salesforce again.
+    """
+    fresh = _fresh_key(agent, number.e164)
+    cached = cache.get(fresh)
     if cached is not None:
         return cached, None
+
+    def answered() -> tuple[Snapshot, None] | None:
+        found = cache.get(fresh)
+        return (found, None) if found is not None else None
+
+    return single_flight.once(_key("flight", agent.org_id, agent.user_id, number.e164), ready=answered,
+                              work=lambda: _look_up(agent, number, client_source, settings, check),
+                              hold_s=LOOKUP_ROUNDS * settings.timeout_s + 1, wait_s=settings.timeout_s)
+
+
+def _look_up(agent: Agent, number: PhoneNumber, client_source, settings: PopSettings,
+             check: tuple[str, str] | None) -> tuple[Snapshot | None, str | None]:
+    """Ask Salesforce (the cache missed); a successful answer is stored for the agent's next pops."""
     try:
         client = _client(client_source)
         with _pop_deadline(client, settings.timeout_s):

@@ -16,6 +16,16 @@ Decisions a dialer integrator needs to know (they are also in the webhook docume
 - `external_number` is kept exactly as sent (withheld callers arrive as `anonymous`, `非通知`, or nothing at all);
   a missing or null number is the empty string.
 - Unknown fields are ignored so dialers can send more than we read.
+- Facts that arrive after the call (`call.recording`, `call.transcript`, `call.summary`) carry the call's id and
+  their fact: a recording or voicemail link, a transcript (text or link), a summary. They may arrive before or
+  after `call.ended`, as often as the sender likes; the call's one Task receives each fact once.
+- Text messages (`message.received`, `message.sent`) carry the message's text; their `call_id` is optional (the
+  panel files a message under its conversation: agent, number and local day, `panel.calls.messages`) and their
+  direction follows from the type.
+- `leg_id` (optional) names one leg of a call that several legs make up (a transfer, a forward): events of every
+  leg share the `call_id` of the interaction and are logged as one Task. Without it the call is its only leg.
+- Events built by a dialer adapter (panel.dialers) may name an agent the panel could not resolve: their
+  `agent_email` is empty and `agent_ref` says who the vendor named (`zoom:user:…`); such a call goes to review.
 
 Nothing in this module talks to Salesforce or Flask.
 """
@@ -30,8 +40,11 @@ from typing import Any, Iterator
 from urllib.parse import urlsplit
 
 __all__ = [
+    "CALL_PROGRESS_TYPES",
     "DIRECTIONS",
     "EVENT_TYPES",
+    "FACT_TYPES",
+    "MESSAGE_TYPES",
     "MAX_BODY_BYTES",
     "CallEvent",
     "EventError",
@@ -39,10 +52,14 @@ __all__ = [
     "identifier_problem",
     "stored_event_from_dict",
     "parse_event",
+    "rechecked",
 ]
 
 MAX_BODY_BYTES = 64 * 1024
-EVENT_TYPES = ("call.ringing", "call.answered", "call.ended")
+CALL_PROGRESS_TYPES = ("call.ringing", "call.answered", "call.ended")
+FACT_TYPES = ("call.recording", "call.transcript", "call.summary")
+MESSAGE_TYPES = ("message.received", "message.sent")
+EVENT_TYPES = CALL_PROGRESS_TYPES + FACT_TYPES + MESSAGE_TYPES
 DIRECTIONS = ("inbound", "outbound")
 MAX_ID_LENGTH = 255  # CallObject on Task is a 255-character text field; event ids share the bound.
 MAX_NUMBER_LENGTH = 255
@@ -50,6 +67,9 @@ MAX_EMAIL_LENGTH = 254  # RFC 5321 path limit
 MAX_URL_LENGTH = 2000
 MAX_DISPOSITION_LENGTH = 255  # Task.CallDisposition
 MAX_DURATION_SECONDS = 86_400
+MAX_FACT_TEXT = 32_000  # Task.Description holds 32,000 characters: a longer transcript could not be kept whole
+MAX_MESSAGE_TEXT = 10_000
+MAX_AGENT_REF_LENGTH = 255
 # The window `occurred_at` must lie in, around the panel's clock when the event arrives. A day ahead absorbs any
 # dialer's clock error; five years back (leap days included) covers re-sent and backfilled calls.
 MAX_EVENT_AGE = timedelta(days=5 * 365 + 2)
@@ -60,6 +80,7 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+$")
 # Control characters (tab, newline, NUL, …), which no number or disposition holds; the full-width space of
 # Japanese text is not one of them.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_CONTROL_BUT_LINES = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _FREE_TEXT = ("external_number", "disposition")
 
 
@@ -78,7 +99,9 @@ class EventError(ValueError):
 
 @dataclass(frozen=True)
 class CallEvent:
-    """One validated webhook event. End facts are None unless `type` is `call.ended`."""
+    """One validated webhook event. End facts are None unless `type` is `call.ended`; `recording_url` and
+    `voicemail_url` also come with `call.recording`, `transcript`/`transcript_url` with `call.transcript`,
+    `summary` with `call.summary`, `text` with the message types."""
 
     event_id: str
     type: str
@@ -93,10 +116,29 @@ class CallEvent:
     recording_url: str | None = None
     voicemail_url: str | None = None
     disposition: str | None = None
+    leg_id: str | None = None  # None: the call is its own only leg
+    agent_ref: str | None = None  # the agent as the vendor named them, when the panel could not resolve an e-mail
+    transcript: str | None = None
+    transcript_url: str | None = None
+    summary: str | None = None
+    text: str | None = None
 
     @property
     def is_end(self) -> bool:
         return self.type == "call.ended"
+
+    @property
+    def is_fact(self) -> bool:
+        return self.type in FACT_TYPES
+
+    @property
+    def is_message(self) -> bool:
+        return self.type in MESSAGE_TYPES
+
+    @property
+    def leg(self) -> str:
+        """The leg this event belongs to (the call itself when it has one leg)."""
+        return self.leg_id or self.call_id
 
     def as_json(self) -> dict[str, Any]:
         """The event as a JSON-ready dict that `event_from_dict` reads back unchanged (for storing it)."""
@@ -109,6 +151,16 @@ class CallEvent:
             data.update(answered=self.answered, duration_seconds=self.duration_seconds,
                         recording_url=self.recording_url, voicemail_url=self.voicemail_url,
                         disposition=self.disposition)
+        optional = {"leg_id": self.leg_id, "agent_ref": self.agent_ref}
+        if self.type == "call.recording":
+            optional.update(recording_url=self.recording_url, voicemail_url=self.voicemail_url)
+        elif self.type == "call.transcript":
+            optional.update(transcript=self.transcript, transcript_url=self.transcript_url)
+        elif self.type == "call.summary":
+            optional.update(summary=self.summary)
+        elif self.is_message:
+            optional.update(text=self.text)
+        data.update({name: value for name, value in optional.items() if value is not None})
         return data
 
 
@@ -139,24 +191,35 @@ def event_from_dict(data: Any, *, now: datetime | None = None) -> CallEvent:
     return _event(data, arrived_at=now or datetime.now(timezone.utc))
 
 
-def _event(data: Any, *, arrived_at: datetime | None) -> CallEvent:
-    """The checks of every field; `occurred_at` is checked against the window around `arrived_at` unless None."""
+def _event(data: Any, *, arrived_at: datetime | None, stored: bool = False) -> CallEvent:
+    """The checks of every field; `occurred_at` is checked against the window around `arrived_at` unless None.
+    `stored`: an event the panel built and stored itself may name an unresolved agent (empty `agent_email` beside
+    an `agent_ref`)."""
     if not isinstance(data, dict):
         raise EventError("body must be a JSON object")
     broken = _first_unpaired_surrogate(data)
     if broken is not None:
         raise EventError(f"{broken} must be Unicode text: it holds a lone surrogate (such as \\ud800)", broken)
     event_type = _choice(data, "type", EVENT_TYPES)
+    message = event_type in MESSAGE_TYPES
+    agent_ref = _text(data, "agent_ref", MAX_AGENT_REF_LENGTH) or None
     fields: dict[str, Any] = {
         "event_id": _identifier(data, "event_id"),
         "type": event_type,
-        "call_id": _identifier(data, "call_id"),
-        "direction": _choice(data, "direction", DIRECTIONS),
+        "call_id": ((_optional_identifier(data, "call_id") if data.get("call_id") != "" else None) or "")
+                   if message else _identifier(data, "call_id"),
+        "direction": (("inbound" if event_type == "message.received" else "outbound") if message
+                      else _choice(data, "direction", DIRECTIONS)),
         "internal": _boolean(data, "internal", default=False),
-        "agent_email": _email(data, "agent_email"),
+        "agent_email": ("" if stored and agent_ref and not data.get("agent_email")
+                        else _email(data, "agent_email")),
         "external_number": _text(data, "external_number", MAX_NUMBER_LENGTH) or "",
         "occurred_at": _moment(data, "occurred_at", arrived_at),
+        "leg_id": _optional_identifier(data, "leg_id"),
+        "agent_ref": agent_ref,
     }
+    if not message and fields["call_id"].startswith("sms:"):
+        raise EventError("call_id must not start with sms: (the panel names text conversations so)", "call_id")
     if event_type == "call.ended":
         fields.update(
             answered=_boolean(data, "answered"),
@@ -165,7 +228,32 @@ def _event(data: Any, *, arrived_at: datetime | None) -> CallEvent:
             voicemail_url=_url(data, "voicemail_url"),
             disposition=_text(data, "disposition", MAX_DISPOSITION_LENGTH),
         )
+    elif event_type == "call.recording":
+        fields.update(recording_url=_url(data, "recording_url"), voicemail_url=_url(data, "voicemail_url"))
+        if fields["recording_url"] is None and fields["voicemail_url"] is None:
+            raise EventError("call.recording needs recording_url or voicemail_url", "recording_url")
+    elif event_type == "call.transcript":
+        fields.update(transcript=_long_text(data, "transcript", MAX_FACT_TEXT),
+                      transcript_url=_url(data, "transcript_url"))
+        if not fields["transcript"] and fields["transcript_url"] is None:
+            raise EventError("call.transcript needs transcript or transcript_url", "transcript")
+    elif event_type == "call.summary":
+        fields.update(summary=_long_text(data, "summary", MAX_FACT_TEXT))
+        if not fields["summary"]:
+            raise EventError("summary is required", "summary")
+    elif message:
+        text = _long_text(data, "text", MAX_MESSAGE_TEXT)
+        if text is None:
+            raise EventError("text is required", "text")
+        fields.update(text=text)
     return CallEvent(**fields)
+
+
+def rechecked(event: CallEvent, *, now: datetime) -> CallEvent:
+    """An event built by a dialer adapter (panel.dialers), held to every rule of the panel's own contract (lengths,
+    control characters, URLs, the time window around `now`), except that its agent may be unresolved (an empty
+    `agent_email` beside an `agent_ref`). `EventError` names the panel's field at fault."""
+    return _event(event.as_json(), arrived_at=now, stored=True)
 
 
 def stored_event_from_dict(data: Any) -> CallEvent:
@@ -176,7 +264,7 @@ def stored_event_from_dict(data: Any) -> CallEvent:
     if isinstance(data, dict):
         data = {**data, **{field: _CONTROL.sub("", data[field]) for field in _FREE_TEXT
                            if isinstance(data.get(field), str)}}
-    return _event(data, arrived_at=None)
+    return _event(data, arrived_at=None, stored=True)
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -258,6 +346,26 @@ def _identifier(data: dict, field: str) -> str:
     problem = identifier_problem(field, value)
     if problem:
         raise EventError(problem, field)
+    return value
+
+
+def _optional_identifier(data: dict, field: str) -> str | None:
+    if data.get(field) is None:
+        return None
+    return _identifier(data, field)
+
+
+def _long_text(data: dict, field: str, max_length: int) -> str | None:
+    """Free text that may hold line breaks and tabs (a transcript, a message), but no other control character."""
+    value = data.get(field)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise EventError(f"{field} must be a string or null", field)
+    if len(value) > max_length:
+        raise EventError(f"{field} must be at most {max_length} characters", field)
+    if _CONTROL_BUT_LINES.search(value):
+        raise EventError(f"{field} must not contain control characters other than line breaks and tabs", field)
     return value
 
 

@@ -9,6 +9,8 @@ The contract (docs/openapi.yaml, docs/call-events.md):
 - an invalid event → 400 `{"error", "field"}`;
 - stored → 202 `{"status": "accepted"}`; an `event_id` already stored → 200 `{"status": "duplicate"}` (a unique
   constraint decides, so concurrent identical posts store one event);
+- a text message while PANEL_LOG_MESSAGES is off → 200 `{"status": "ignored"}`, nothing stored (a success, so the
+  dialer does not send it again; not 202, which promises the event is stored);
 - the database unavailable → 503 with Retry-After, so the dialer sends it again.
 
 The request is authenticated by its signature, not by a session, so it is exempt from CSRF protection. All work
@@ -30,8 +32,10 @@ from flask import Blueprint, Flask, current_app, jsonify, request
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Request, Response
 
+from panel import web
 from panel.calls import jobs, ledger
 from panel.calls.events import MAX_BODY_BYTES, EventError, parse_event
+from panel.calls.filing import FilingSettings, filed
 from panel.calls.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, TOLERANCE_S, SignatureError, verify_signature
 from panel.extensions import csrf, db
 
@@ -82,9 +86,11 @@ def answer(incoming: Request) -> Response:
         log.info("call event refused: %s", refused.reason)
         return _json({"error": refused.message}, 401, {"WWW-Authenticate": 'Panel-HMAC-SHA256 realm="webhooks"'})
     try:
-        event = parse_event(raw)
+        event = filed(parse_event(raw), web.app_settings(FilingSettings.from_config))
     except EventError as invalid:
         return _json(invalid.as_json(), 400)
+    if event.is_message and not current_app.config.get("PANEL_LOG_MESSAGES", True):
+        return _json({"status": "ignored"}, 200)  # text messages are not logged (PANEL_LOG_MESSAGES off)
     try:
         stored = ledger.store_event(event)
     except SQLAlchemyError:

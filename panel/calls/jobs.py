@@ -34,8 +34,10 @@ from sqlalchemy import and_, or_, select, update
 
 from panel import web
 from panel.callers.lookup import PopSettings
+from panel.calls import conversations
 from panel.calls.ledger import CallRecord, ReviewItem, StoredEvent, utcnow
 from panel.calls.logging_rules import LoggingSettings, TemplateError
+from panel.calls.filing import is_conversation
 from panel.calls.pipeline import log_call
 from panel.extensions import db
 
@@ -123,6 +125,9 @@ def sweep_calls() -> None:
 def advance_call(call_id: str, now: datetime | None = None) -> float | None:
     """One run of the pipeline for the call, with the current app's settings (what `process_call` runs); the
     seconds until the call wants another run, or None."""
+    if is_conversation(call_id):  # a day of text messages with one number (panel.calls.conversations)
+        return conversations.log_conversation(call_id, call_settings(), web.app_settings(PopSettings.from_config),
+                                              now=now)
     return log_call(call_id, call_settings(), web.app_settings(PopSettings.from_config), now=now)
 
 

@@ -20,7 +20,8 @@ replaces the mark. Anyone who later finds the mark (a timeout hid the answer, a 
 `CallObject` before writing again.
 
 Who may tie something to a call from the browser (a pick, a note, a new record): only the agent the call's events
-name (`may_act_on_call`); the browser's call id is a hint, the events are the truth.
+name (`may_act_on_call`: the agent of any leg of a transferred call); the browser's call id is a hint, the events
+are the truth.
 
 Elsewhere: the pick made during a call (`panel.callers.picks.CallPick`), an agent's notes on the call's Task
 (`panel.calls.notes`). The tasks feature reads `recent_calls`.
@@ -43,6 +44,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from panel.calls.events import CallEvent, stored_event_from_dict
+from panel.calls.filing import CONVERSATION_PREFIX, is_conversation
 from panel.calls.state import CallState, fold
 from panel.extensions import autocommit, db, read_one
 from panel.salesforce.errors import SalesforceUnavailable
@@ -103,6 +105,8 @@ class StoredEvent(db.Model):
     payload: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     processed: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    # The agent as the dialer named them, kept only when nobody resolved it (the doctor lists these identities).
+    agent_ref: Mapped[str | None] = mapped_column(String(255))
 
     def event(self) -> CallEvent:
         return stored_event_from_dict(json.loads(self.payload))
@@ -145,6 +149,26 @@ class CallRecord(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     logged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # JSON list of the keys of the facts (recordings, transcripts, summaries: `state.Fact.key`) the call's Task
+    # holds, so a fact delivered again, or after the call was logged, is written once.
+    facts_written: Mapped[str | None] = mapped_column(Text)
+    # The subject the panel last wrote to the Task: a Task still carrying it was renamed by nobody, so a corrected
+    # call (a later leg, the real end after a timeout) may replace it.
+    task_subject: Mapped[str | None] = mapped_column(String(255))
+    # The subject the agent typed on the panel's task form for this call (their latest), so every write of the
+    # call's Task, whenever it happens, makes it the Task's subject (`logging_rules.call_subject`).
+    agent_subject: Mapped[str | None] = mapped_column(String(255))
+
+    def agent_identity(self) -> str | None:
+        """The agent as the dialer named them (`zoom:user:…`) when nobody resolved them, else None."""
+        try:
+            state = self.call_state()
+        except (ValueError, KeyError, TypeError):
+            return None
+        return state.agent_ref if state is not None and not state.agent_email else None
+
+    def written_facts(self) -> set[str]:
+        return set(json.loads(self.facts_written)) if self.facts_written else set()
 
     def call_state(self) -> CallState | None:
         return CallState.from_json(json.loads(self.state)) if self.state else None
@@ -157,7 +181,7 @@ class ReviewItem(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     call_id: Mapped[str] = mapped_column(String(_ID_LENGTH), index=True)
-    reason: Mapped[str] = mapped_column(String(16))  # several, none, error
+    reason: Mapped[str] = mapped_column(String(16))  # several, none, error, agent (nobody the agent resolves to)
     error: Mapped[str | None] = mapped_column(Text)
     candidates: Mapped[str | None] = mapped_column(Text)  # JSON list of {record_id, record_type, name, company}
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
@@ -187,7 +211,7 @@ def store_event(event: CallEvent, now: datetime | None = None) -> bool:
     decides duplicates."""
     values = dict(event_id=event.event_id, call_id=event.call_id, type=event.type,
                   payload=json.dumps(event.as_json(), ensure_ascii=False), received_at=now or utcnow(),
-                  processed=False)
+                  processed=False, agent_ref=None if event.agent_email else event.agent_ref)
     try:
         autocommit(_INSERT_EVENT, values)
     except IntegrityError:
@@ -334,13 +358,16 @@ def may_act_on_call(call_id: str, connection) -> CallState:
     match, case-insensitive, the logging job uses): so nobody else's pick, note or record can end up in it.
     One indexed read of the call's events and one of the connection.
     """
+    if is_conversation(call_id):  # a day of text messages (panel.calls.conversations) is no call to act on
+        raise CallRefused(call_id)
     state = fold(stored.event() for stored in events_of(call_id))
     if state is None:
         raise CallNotKnown(call_id)
-    agent = connections.agent_connection(state.agent_email.strip().lower())
-    if agent is None or (agent.org_id, agent.user_id) != (connection.org_id, connection.user_id):
-        raise NotYourCall(call_id)
-    return state
+    for email in sorted(state.agent_emails):  # a transferred call: the agent of any of its legs
+        agent = connections.agent_connection(email)
+        if agent is not None and (agent.org_id, agent.user_id) == (connection.org_id, connection.user_id):
+            return state
+    raise NotYourCall(call_id)
 
 
 # -- the tasks feature's list of calls -------------------------------------------------------------------------------
@@ -363,7 +390,8 @@ def recent_calls(agent_email: str | None, record_id: str | None = None, limit: i
     if not agent_email:
         return []
     query = select(CallRecord).where(CallRecord.agent_email == agent_email.strip().lower(),
-                                     CallRecord.started_at.is_not(None))
+                                     CallRecord.started_at.is_not(None),
+                                     CallRecord.call_id.not_like(f"{CONVERSATION_PREFIX}%"))  # texts: no call
     if record_id:
         prefix = record_key(record_id)
         query = query.where(or_(CallRecord.record_id.startswith(prefix), CallRecord.note_who_id.startswith(prefix),

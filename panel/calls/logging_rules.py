@@ -10,7 +10,8 @@ is decided here, so the job (panel.calls.pipeline) and the notes (panel.calls.no
 - `TaskSubtype` can be set on create but not updated, so the close fields leave it out.
 - `CallType` is Inbound or Outbound, and Salesforce's own `Internal` for an internal call logged by setting.
 - `Description` is a 32,000-character text area; the recording and voicemail links survive truncation, the notes
-  are shortened instead.
+  are shortened instead. Facts reported after the call (recordings, transcripts, summaries: `state.Fact`) follow
+  the call's own lines, labelled in the Task's language; a long transcript or summary is shortened, never a link.
 - `ActivityDate` is the date the call started on the org's clock (`PANEL_TIMEZONE`), not in UTC: a call at 00:30
   in Tokyo belongs to that day, not to the previous one.
 
@@ -20,6 +21,12 @@ Subjects (defaults, overridable with a template; see `task_subject`):
     unanswered, outbound No answer - Outbound              応答なし - 発信
     voicemail left       Voicemail - Inbound               留守番電話 - 着信
     notes, call not over Call                              通話      (`notes_subject`; the call's end replaces it)
+
+The subject the agent typed on the panel's task form for the call (`agent_subject`) is the Task's subject instead,
+as typed: during the call, at its end and after any later correction. The call's facts stay in the call fields
+(CallType, CallDurationInSeconds) and the description. An admin who wants both puts `{subject}` in the template
+(`{subject} ({outcome} {minutes}分)`); it is empty when the agent typed nothing, and the separators left at the
+subject's edges are dropped (`(通話 2分)`), or the default subject used when nothing is left.
 
 The texts sent to Salesforce are kept here (English and Japanese) rather than in the UI catalogues: they are record
 data in the org's language (`task_language`), produced by a background job without a request. So are the note's
@@ -41,7 +48,7 @@ from datetime import date, datetime
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from panel.calls.state import CallState
+from panel.calls.state import CallState, Fact
 from panel.salesforce.task_statuses import StatusPreference
 
 __all__ = [
@@ -51,6 +58,7 @@ __all__ = [
     "TemplateError",
     "activity_date",
     "call_minutes",
+    "call_subject",
     "close_task_fields",
     "describe",
     "notes_subject",
@@ -67,7 +75,7 @@ __all__ = [
 DESCRIPTION_MAX = 32_000
 SUBJECT_MAX = 255
 DISPOSITION_MAX = 255
-SUBJECT_PLACEHOLDERS = ("outcome", "direction", "minutes", "seconds")
+SUBJECT_PLACEHOLDERS = ("subject", "outcome", "direction", "minutes", "seconds")
 PERSON_PREFIXES = {"003": "Contact", "00Q": "Lead"}
 _NEVER_WHAT = {"003", "00Q", "005"}  # people and users cannot be what a Task is related to
 _SALESFORCE_ID = re.compile(r"[a-zA-Z0-9]{15}(?:[a-zA-Z0-9]{3})?")
@@ -80,7 +88,8 @@ _TEXTS = {
         "answered_template": "{outcome} - {direction} / ({minutes}) min",
         "unanswered_template": "{outcome} - {direction}",
         "notes_subject": "Call",
-        "recording_label": "Recording", "voicemail_label": "Voicemail",
+        "recording_label": "Recording", "voicemail_label": "Voicemail", "transcript_url_label": "Transcript",
+        "transcript_label": "Transcript", "summary_label": "Summary",
         "timeout_note": "The dialer never reported the end of this call; it was logged with what was known after "
                         "{hours:g} h.",
     },
@@ -90,13 +99,16 @@ _TEXTS = {
         "answered_template": "{outcome} - {direction} / ({minutes})分",
         "unanswered_template": "{outcome} - {direction}",
         "notes_subject": "通話",
-        "recording_label": "録音", "voicemail_label": "留守番電話",
+        "recording_label": "録音", "voicemail_label": "留守番電話", "transcript_url_label": "文字起こし",
+        "transcript_label": "文字起こし", "summary_label": "要約",
         "timeout_note": "ダイヤラーから通話終了の通知がなかったため、{hours:g}時間後に把握済みの内容で記録しました。",
     },
 }
 # Any language's notes subject: a Task still carrying one was never given a subject by its agent.
 _NOTES_SUBJECTS = frozenset(texts["notes_subject"] for texts in _TEXTS.values())
 _FLAG_WORDS = ("1", "true", "yes", "on")
+# What an empty `{subject}` leaves at the edges of a filled template ("{subject} - {outcome}" → "- 通話").
+_EDGE_SEPARATORS = " \t\u3000-–—:：|/／・·,，、"
 
 
 class TemplateError(ValueError):
@@ -112,7 +124,9 @@ class LoggingSettings:
     `task_language` ("ja"/"en") writes every Task text in one language instead of each agent's Salesforce language.
     The rest are times in seconds: a call without an end event is closed after `call_timeout_s`; transient failures
     are retried for `retry_for_s`, waiting up to `retry_base_s` doubled per attempt and at most `retry_cap_s`; a
-    call's lease outlives a dead holder by `lease_ttl_s`; `task_statuses` are the statuses the settings choose for
+    call's lease outlives a dead holder by `lease_ttl_s`; a call whose dialer names its legs is logged
+    `transfer_settle_s` after its last event once every leg has ended (a blind transfer ends one leg just before the
+    next one rings, and deliveries reorder); `task_statuses` are the statuses the settings choose for
     the call's Task (PANEL_TASK_OPEN_STATUS / PANEL_TASK_DONE_STATUS). (The number's region is the pop's:
     `PopSettings.region`.)
     """
@@ -128,6 +142,7 @@ class LoggingSettings:
     retry_base_s: float = 2.0
     retry_cap_s: float = 3600.0
     lease_ttl_s: float = 120.0
+    transfer_settle_s: float = 5.0
     task_statuses: StatusPreference = StatusPreference()
 
     @classmethod
@@ -167,6 +182,7 @@ class LoggingSettings:
             retry_base_s=seconds("PANEL_CALL_RETRY_BASE_S", defaults.retry_base_s) or defaults.retry_base_s,
             retry_cap_s=seconds("PANEL_CALL_RETRY_CAP_S", defaults.retry_cap_s) or defaults.retry_cap_s,
             lease_ttl_s=seconds("PANEL_CALL_LEASE_TTL_S", defaults.lease_ttl_s) or defaults.lease_ttl_s,
+            transfer_settle_s=seconds("PANEL_CALL_SETTLE_S", defaults.transfer_settle_s),
             task_statuses=StatusPreference.from_config(config),
         )
 
@@ -224,21 +240,28 @@ def validate_subject_template(template: str) -> None:
         if spec and "{" in spec:
             raise TemplateError(f"nested placeholders are not allowed in subject template; allowed: {allowed}")
     try:
-        _fill(template, {"outcome": "", "direction": "", "minutes": 0, "seconds": 0})
+        _fill(template, {"subject": "", "outcome": "", "direction": "", "minutes": 0, "seconds": 0})
     except (ValueError, TypeError) as error:
         raise TemplateError(f"subject template cannot be filled ({error}); allowed: {allowed}") from None
 
 
 def task_subject(direction: str, duration_seconds: int, answered: bool, locale: str | None,
-                 template: str | None = None, *, voicemail: bool = False) -> str:
+                 template: str | None = None, *, voicemail: bool = False, agent_subject: str | None = None) -> str:
     """The Task subject for a call, in `locale` ("ja…" is Japanese, anything else English), at most 255 characters.
 
-    With a `template`, its `{outcome}` (Call / Missed call / No answer / Voicemail), `{direction}`, `{minutes}` and
-    `{seconds}` are filled in; otherwise the locale's default is used (see the module docstring).
+    `agent_subject`, what the agent typed, is the subject, unless the `template` has a `{subject}` to put it in.
+    With a `template`, its `{subject}` (what the agent typed, empty when nothing), `{outcome}` (Call / Missed call /
+    No answer / Voicemail), `{direction}`, `{minutes}` and `{seconds}` are filled in; otherwise the locale's default
+    is used (see the module docstring).
     """
-    texts = _texts(locale)
+    if template is not None:
+        validate_subject_template(template)
     if direction not in ("inbound", "outbound"):
         raise ValueError(f"direction must be inbound or outbound, not {direction!r}")
+    typed = " ".join((agent_subject or "").split())  # one line, however it was typed
+    if typed and (template is None or "subject" not in _placeholders(template)):
+        return _fit(typed, SUBJECT_MAX)
+    texts = _texts(locale)
     if answered:
         outcome = texts["answered"]
     elif voicemail:
@@ -247,16 +270,22 @@ def task_subject(direction: str, duration_seconds: int, answered: bool, locale: 
         outcome = texts["missed"] if direction == "inbound" else texts["no_answer"]
     if template is None:
         template = texts["answered_template"] if answered else texts["unanswered_template"]
-    else:
-        validate_subject_template(template)
-    values = {"outcome": outcome, "direction": texts[direction],
+    values = {"subject": typed, "outcome": outcome, "direction": texts[direction],
               "minutes": call_minutes(duration_seconds, answered), "seconds": max(0, duration_seconds)}
-    return _fit(_fill(template, values).strip(), SUBJECT_MAX)
+    filled = _fill(template, values).strip()
+    if not typed and "subject" in _placeholders(template):
+        filled = filled.strip(_EDGE_SEPARATORS) or _fill(
+            texts["answered_template"] if answered else texts["unanswered_template"], values)
+    return _fit(filled, SUBJECT_MAX)
+
+
+def _placeholders(template: str) -> set[str]:
+    return {name for _literal, name, _spec, _conversion in string.Formatter().parse(template) if name}
 
 
 def notes_subject(locale: str | None) -> str:
-    """The subject of the open Task an agent's note starts during a call; the call's end replaces it with the call's
-    subject (`close_task_fields`) unless the agent wrote one of their own."""
+    """The subject of the open Task an agent's note starts during a call when the agent typed none, in the Task's
+    language (`task_language`); the call's end replaces it with the call's subject (`close_task_fields`)."""
     return _texts(locale)["notes_subject"]
 
 
@@ -315,34 +344,57 @@ def who_and_what(record_id: str | None, related_id: str | None = None, *,
 
 
 def describe(notes: str | None, *, recording_url: str | None, voicemail_url: str | None, locale: str | None,
-             existing: str | None = None) -> str:
-    """The Task description: the notes, then one labelled line per link, within 32,000 characters.
+             existing: str | None = None, facts: tuple[Fact, ...] | list[Fact] = ()) -> str:
+    """The Task description: the notes, then one labelled line per link, then the transcripts and summaries
+    (`facts`, each under its label), within 32,000 characters.
 
-    With `existing` (the description already on the Task) the link lines are appended to it unless they are
-    already there, so closing the same Task twice does not repeat them. When too long, the notes are shortened
-    (ending in "…") and the links kept whole. Length is counted in UTF-16 code units as Salesforce counts it, so
-    emoji in notes cannot push the text over the limit, and no character is ever cut in half.
+    With `existing` (the description already on the Task) the links and facts are appended to it unless they are
+    already there, so closing the same Task twice, or a fact delivered again, does not repeat them. When too long,
+    the transcripts and summaries are shortened first, then the notes (ending in "…"); the links are kept whole.
+    Length is counted in UTF-16 code units as Salesforce counts it, so emoji in notes cannot push the text over the
+    limit, and no character is ever cut in half.
     """
     texts = _texts(locale)
     body = (existing if existing is not None else notes or "").rstrip()
     present = set(body.splitlines())
-    lines = []
-    for label, url in ((texts["recording_label"], recording_url), (texts["voicemail_label"], voicemail_url)):
+    lines: list[str] = []
+    labelled = [(texts["recording_label"], recording_url), (texts["voicemail_label"], voicemail_url)]
+    labelled += [(texts[f"{fact.kind}_label"], fact.value) for fact in facts if not fact.is_text]
+    for label, url in labelled:
         line = f"{label}: {url}"
-        if url and line not in present:
+        if url and line not in present and line not in lines:
             lines.append(line)
     links = "\n".join(lines)
-    if not links:
-        return _fit(body, DESCRIPTION_MAX)
-    if not body:
-        return _fit(links, DESCRIPTION_MAX)
-    room = DESCRIPTION_MAX - _utf16_len(links) - 2
-    return _fit(body, room) + "\n\n" + links
+    blocks = [block for block in (_text_block(texts[f"{fact.kind}_label"], fact.value) for fact in facts
+                                  if fact.is_text) if not _holds_block(body, block)]
+    body_room = DESCRIPTION_MAX - (_utf16_len(links) + 2 if links else 0)
+    pieces = [piece for piece in (_fit(body, body_room), links) if piece]
+    for block in blocks:
+        used = sum(_utf16_len(piece) for piece in pieces) + 2 * len(pieces)  # with the separator before the block
+        room = DESCRIPTION_MAX - used
+        if room > _utf16_len(block.split("\n", 1)[0]) + 2:  # its label and a little of its text fit
+            pieces.append(_fit(block, room))
+    return "\n\n".join(pieces)
+
+
+def _text_block(label: str, text: str) -> str:
+    return f"{label}:\n{text.strip()}"
+
+
+_BLOCK_MARK = 80  # characters of a transcript or summary that say it is already in a description
+
+
+def _holds_block(description: str, block: str) -> bool:
+    """Whether `description` already holds the transcript or summary `block` (its label and first characters:
+    a long one was shortened when it was written)."""
+    return block[:_BLOCK_MARK] in description
 
 
 def task_fields(state: CallState, *, who_id: str | None, what_id: str | None, owner_id: str | None,
-                notes: str | None, locale: str | None, settings: LoggingSettings) -> dict[str, Any]:
+                notes: str | None, locale: str | None, settings: LoggingSettings,
+                agent_subject: str | None = None) -> dict[str, Any]:
     """The fields of the completed call Task to create. Keys whose value would be empty are left out.
+    `agent_subject` is the subject the agent typed for the call (`call_subject`).
 
     `who_id` / `what_id` must follow Salesforce's rules (see `who_and_what`): a non-person WhoId, a person WhatId,
     or a WhatId beside a Lead raise ValueError rather than fail later at Salesforce.
@@ -350,13 +402,13 @@ def task_fields(state: CallState, *, who_id: str | None, what_id: str | None, ow
     _check_relation(who_id, what_id)
     fields = _call_fields(state, locale, settings)
     fields.update(
-        Subject=_subject(state, locale, settings),
+        Subject=_subject(state, locale, settings, agent_subject),
         TaskSubtype="Call",
         WhoId=who_id,
         WhatId=what_id,
         OwnerId=owner_id,
         Description=describe(notes, recording_url=state.recording_url, voicemail_url=state.voicemail_url,
-                             locale=locale) or None,
+                             locale=locale, facts=state.ordered_facts) or None,
     )
     if settings.external_id_field:
         fields[settings.external_id_field] = state.call_id
@@ -365,11 +417,16 @@ def task_fields(state: CallState, *, who_id: str | None, what_id: str | None, ow
 
 def close_task_fields(state: CallState, *, existing_description: str | None, existing_subject: str | None,
                       locale: str | None, settings: LoggingSettings, owner_id: str | None = None,
-                      who_id: str | None = None, what_id: str | None = None) -> dict[str, Any]:
+                      who_id: str | None = None, what_id: str | None = None,
+                      written_subject: str | None = None, agent_subject: str | None = None) -> dict[str, Any]:
     """The fields to PATCH onto the open Task the agent's notes created during the call, completing it.
 
-    The agent's description is kept and the links appended (once, however often this is sent). The agent's
-    subject is kept unless it is empty or the bare `notes_subject` ("Call"/"通話") a notes Task has until the call ends.
+    The agent's description is kept and the links appended (once, however often this is sent). The Task's
+    subject becomes the call's (`call_subject`: what the agent typed on the panel, `agent_subject`, else the
+    template's) while it is empty, the bare `notes_subject` ("Call"/"通話") a notes Task has until the call ends,
+    what the agent typed, or `written_subject`, the subject the panel itself last wrote (a call corrected by a later
+    leg or its real end); a subject someone gave the Task in Salesforce is kept.
+    The call's facts (`state.facts`) missing from the description are appended.
     TaskSubtype is never sent (Salesforce refuses to update it), nor empty values; WhoId, WhatId and OwnerId only
     when given, so the record the agent chose stays. Passing `who_id` or `what_id` re-points the Task and sends
     both, the other one as null (so a Lead's WhatId is cleared).
@@ -380,10 +437,14 @@ def close_task_fields(state: CallState, *, existing_description: str | None, exi
         fields.update(WhoId=who_id, WhatId=what_id)
     if owner_id:
         fields["OwnerId"] = owner_id
-    if not existing_subject or existing_subject.strip() in _NOTES_SUBJECTS:
-        fields["Subject"] = _subject(state, locale, settings)
+    if (not existing_subject or existing_subject.strip() in _NOTES_SUBJECTS
+            or (written_subject is not None and existing_subject == written_subject)
+            or (agent_subject and existing_subject.strip() == agent_subject.strip())):
+        subject = _subject(state, locale, settings, agent_subject)
+        if subject != existing_subject:
+            fields["Subject"] = subject
     description = describe(None, recording_url=state.recording_url, voicemail_url=state.voicemail_url,
-                           locale=locale, existing=existing_description)
+                           locale=locale, existing=existing_description, facts=state.ordered_facts)
     if description != (existing_description or ""):
         fields["Description"] = description
     return fields
@@ -405,9 +466,17 @@ def _call_fields(state: CallState, locale: str | None, settings: LoggingSettings
     }
 
 
-def _subject(state: CallState, locale: str | None, settings: LoggingSettings) -> str:
+def call_subject(state: CallState, locale: str | None, settings: LoggingSettings,
+                 agent_subject: str | None = None) -> str:
+    """The subject the panel writes for the ended call (`task_subject` with the settings' template and what the
+    agent typed)."""
+    return _subject(state, locale, settings, agent_subject)
+
+
+def _subject(state: CallState, locale: str | None, settings: LoggingSettings,
+             agent_subject: str | None = None) -> str:
     return task_subject(state.direction, state.duration_seconds, state.answered, locale,
-                        settings.subject_template, voicemail=bool(state.voicemail_url))
+                        settings.subject_template, voicemail=bool(state.voicemail_url), agent_subject=agent_subject)
 
 
 def _check_id(value: str | None, name: str) -> None:

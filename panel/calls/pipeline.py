@@ -12,6 +12,14 @@
 4. Exactly one completed Task: the call's Task if the agent's notes created it (or a lost write may have),
    closed; otherwise created (through an upsert on the external id field when one is configured). Its fields
    come from panel.calls.logging_rules.
+   The subject is the one the agent typed on the panel's task form (`calls.agent_subject`), else the template's;
+   `calls.task_subject` is the subject last written, so a Task someone renamed in Salesforce keeps its name.
+   A call of several legs (a transfer) is one interaction and one Task (panel.calls.state): when the dialer names
+   its legs, the call is logged `LoggingSettings.transfer_settle_s` after its last event once every leg has ended,
+   and a leg, a correction or a fact (recording, transcript, summary) arriving after the Task was written re-opens
+   the call and updates that same Task: the owner (the agent who handled it last), duration and subject as the
+   close computes them, and each fact appended once (`calls.facts_written`, and the Description checked first).
+   A fact of a call not logged waits: a voicemail makes a missed call logged, the rest stays with it.
 5. Failures: Salesforce unreachable, a lock, a limit → retry with exponential backoff and full jitter for up to
    `retry_for_s`; no usable connection → wait for one; anything Salesforce will refuse again → the review queue
    with the error. Anything else that goes wrong (a bug, an event the pipeline cannot read) is counted on the call's
@@ -20,7 +28,11 @@
 
 Connections: the agent's own stored token (the Task is then theirs by default); else the integration connection
 with OwnerId set to the agent's User (matched by e-mail or username); else the call waits. Clients come from
-panel.signin.connections.
+panel.signin.connections. An agent nobody resolves (a dialer's identity no PANEL_DIALER_USERS row names: empty
+`agent_email`, or an e-mail no Salesforce user has) sends a call that is to be logged to the review queue with
+the reason `agent` (a missed call that is not logged is skipped as usual); once a reviewer chose its record, the
+call is logged with the integration connection and no OwnerId (the integration user owns the Task; anyone may
+reassign it in Salesforce).
 
 The settings arrive as a `LoggingSettings` and the pop's `PopSettings` (the lookup, the number's region), read once
 from the configuration and handed down by the job (panel.calls.jobs); nothing here reads the app's configuration.
@@ -31,7 +43,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -47,7 +59,7 @@ from panel.calls.ledger import CallRecord, ReviewItem, StoredEvent, as_utc, utcn
 from panel.calls.logging_rules import (LoggingSettings, TemplateError, close_task_fields, should_log, task_fields,
                                        task_language, who_and_what, with_timeout_note)
 from panel.calls.retry import backoff_delay, is_transient
-from panel.calls.state import CallState, EndFacts, apply
+from panel.calls.state import CallState, apply, timed_out
 from panel.extensions import cache, db
 from panel.logs import redact
 from panel.phone import is_withheld, parse_caller
@@ -58,7 +70,9 @@ from panel.salesforce.tasks import TaskRejected
 from panel.signin import connections
 from panel.signin.models import UnreadableToken
 
-__all__ = ["BUSY_RETRY_S", "UNEXPECTED_FAILURE_LIMIT", "log_call"]
+__all__ = ["BUSY_RETRY_S", "MARK_PROCESSED", "OWN_STORAGE_FAILURES", "UNEXPECTED_FAILURE_LIMIT", "Connection",
+           "NeedsReview", "Retry", "choose_for", "connection_for", "failed_unexpectedly", "language_of", "log_call",
+           "relation_of", "retry_or_fail", "to_review"]
 
 log = logging.getLogger(__name__)
 
@@ -75,11 +89,11 @@ TIMEOUT_EVENT_ID = "panel:timeout"
 UNEXPECTED_FAILURE_LIMIT = 5
 # The panel's own database or shared cache failing is nobody's call's fault, and its failure could not be recorded
 # anyway: such a job fails, huey retries it and the sweep finds the call again.
-_OWN_STORAGE_FAILURES = (OperationalError, InterfaceError, PoolTimeoutError, RedisConnectionError, RedisTimeoutError)
+OWN_STORAGE_FAILURES = (OperationalError, InterfaceError, PoolTimeoutError, RedisConnectionError, RedisTimeoutError)
 MAX_ERROR_CHARS = 2000
 
 
-class _Retry(Exception):
+class Retry(Exception):
     def __init__(self, message: str, *, transient: bool = True, delay: float | None = None) -> None:
         super().__init__(message)
         self.message = message
@@ -87,7 +101,7 @@ class _Retry(Exception):
         self.delay = delay
 
 
-class _NeedsReview(Exception):
+class NeedsReview(Exception):
     def __init__(self, reason: str, candidates: list[dict] | None = None, error: str | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
@@ -96,7 +110,7 @@ class _NeedsReview(Exception):
 
 
 @dataclass
-class _Connection:
+class Connection:
     """How this call reaches Salesforce: a client, the OwnerId to set (None = the client's own user), and the
     Agent whose pop cache and picks apply."""
 
@@ -119,11 +133,11 @@ def log_call(call_id: str, settings: LoggingSettings, pop_settings: lookup.PopSe
             session.expire_on_commit = False
             try:
                 return _advance(record, settings, pop_settings, now)
-            except _OWN_STORAGE_FAILURES:
+            except OWN_STORAGE_FAILURES:
                 raise
             except Exception as error:  # whatever no rule foresaw: counted, so that it cannot stall the call
                 log.exception("logging call %s failed unexpectedly", call_id)
-                return _failed_unexpectedly(call_id, error, settings, now)
+                return failed_unexpectedly(call_id, error, settings, now)
     except ledger.CallBusy:
         return BUSY_RETRY_S
     finally:
@@ -132,7 +146,7 @@ def log_call(call_id: str, settings: LoggingSettings, pop_settings: lookup.PopSe
 
 # Built once (a job runs it for every call). The table, not the entity: an ORM-enabled UPDATE would also look for
 # these rows among the loaded objects.
-_MARK_PROCESSED = update(StoredEvent.__table__).where(
+MARK_PROCESSED = update(StoredEvent.__table__).where(
     StoredEvent.__table__.c.id.in_(bindparam("ids", expanding=True))).values(processed=True)
 _MARK_CALL_PROCESSED = update(StoredEvent.__table__).where(
     StoredEvent.__table__.c.call_id == bindparam("call")).values(processed=True)
@@ -147,10 +161,12 @@ def _advance(record: CallRecord, settings: LoggingSettings, pop_settings: lookup
     if state is None:  # a row made by a note before any event: nothing to log yet
         db.session.commit()
         return None
+    previous = _stored_state(record)
     _take_facts(record, state)
+    _reopen_if_changed(record, previous, state, settings)
     fresh = [stored.id for stored in events if not stored.processed]
     if fresh:  # none when an earlier job of the call already folded this event in
-        db.session.execute(_MARK_PROCESSED, {"ids": fresh})
+        db.session.execute(MARK_PROCESSED, {"ids": fresh})
         ledger.touch(record, now)
     db.session.commit()
 
@@ -159,7 +175,7 @@ def _advance(record: CallRecord, settings: LoggingSettings, pop_settings: lookup
             if record.status == "open":
                 _prefetch(record, state, pop_settings)
             return None
-        state = _timed_out(state)
+        state = timed_out(state, TIMEOUT_EVENT_ID)
         record.timed_out = True
         record.ended_at = state.end.ended_at
         db.session.commit()
@@ -181,6 +197,9 @@ def _advance(record: CallRecord, settings: LoggingSettings, pop_settings: lookup
         db.session.commit()
     if record.next_attempt_at is not None and as_utc(record.next_attempt_at) > now:
         return (as_utc(record.next_attempt_at) - now).total_seconds()
+    settled_at = _settled_at(events, state, record, settings)
+    if settled_at is not None and settled_at > now:
+        return (settled_at - now).total_seconds()
     return _log(record, state, settings, pop_settings, now)
 
 
@@ -193,19 +212,45 @@ def _take_facts(record: CallRecord, state: CallState) -> None:
     record.ended_at = state.end.ended_at if state.end else None
 
 
-def _timed_out(state: CallState) -> CallState:
-    """The call's end as far as it is known: when the last event came, answered if it was, talk time so far."""
-    last = max(m for m in (state.ringing_at, state.answered_at, state.details_key[1]) if m is not None)
-    talked = int((last - state.answered_at).total_seconds()) if state.answered_at else 0
-    return replace(state, end=EndFacts(event_id=TIMEOUT_EVENT_ID, ended_at=last, answered=state.answered,
-                                       duration_seconds=max(0, talked)))
+def _stored_state(record: CallRecord) -> CallState | None:
+    """The state the previous job folded (what the call's Task was written from, when it was logged)."""
+    try:
+        return record.call_state()
+    except (ValueError, KeyError, TypeError):  # written by a version that knew other fields: nothing to compare
+        return None
+
+
+def _reopen_if_changed(record: CallRecord, previous: CallState | None, state: CallState,
+                       settings: LoggingSettings) -> None:
+    """A logged call whose Task no longer says what its events do (a later leg, a corrected end, a fact not yet
+    written) is logged again, to the same Task; a skipped call that should now be logged (a voicemail arrived) is
+    logged. Set in the same commit as the folded state, so a job that dies in between cannot lose the change."""
+    if record.status == "logged":
+        unwritten = any(fact.key not in record.written_facts() for fact in state.facts)
+        changed = previous is not None and previous.task_view() != state.task_view()
+        if unwritten or changed:
+            record.status = "open"
+    elif record.status == "skipped" and record.outcome != "dismissed" and not record.timed_out:
+        if should_log(state, settings)[0]:
+            record.status = "open"
+
+
+def _settled_at(events: list[StoredEvent], state: CallState, record: CallRecord,
+                settings: LoggingSettings) -> datetime | None:
+    """When a call whose dialer names its legs may be logged: `transfer_settle_s` after its last event arrived (a
+    blind transfer ends one leg just before the next one rings, and deliveries reorder). None: at once (a call the
+    dialer reports as one leg, as the panel's own webhook does; a call closed on its timeout)."""
+    if not state.has_named_legs or record.timed_out or settings.transfer_settle_s <= 0 or not events:
+        return None
+    last = max(as_utc(stored.received_at) for stored in events)
+    return last + timedelta(seconds=settings.transfer_settle_s)
 
 
 def _prefetch(record: CallRecord, state: CallState, pop_settings: lookup.PopSettings) -> None:
     """Ringing or answered: warm the agent's pop and keep its verified candidates for the end. Best effort."""
     try:
         connection = _connection(record, own_only=True)
-    except _Retry:
+    except Retry:
         return
     if connection is None:
         return
@@ -213,16 +258,16 @@ def _prefetch(record: CallRecord, state: CallState, pop_settings: lookup.PopSett
         _lookup(record, state, connection, pop_settings)
         record.warmed = True
         db.session.commit()
-    except _OWN_STORAGE_FAILURES:
+    except OWN_STORAGE_FAILURES:
         raise
-    except (_Retry, _NeedsReview, SalesforceError):
+    except (Retry, NeedsReview, SalesforceError):
         db.session.rollback()
     except Exception:  # a bug in the lookup: the end looks the caller up again, and fails there if it must
         log.exception("warming the pop of call %s failed", record.call_id)
         db.session.rollback()
 
 
-def _lookup(record: CallRecord, state: CallState, connection: _Connection,
+def _lookup(record: CallRecord, state: CallState, connection: Connection,
             pop_settings: lookup.PopSettings) -> list[Candidate]:
     """The pop for the call's number as this agent sees it (the cache makes a repeat free); keeps its verified,
     ranked matches on the call's row and returns them."""
@@ -233,8 +278,8 @@ def _lookup(record: CallRecord, state: CallState, connection: _Connection,
     result = lookup.pop(connection.agent, state.external_number, lambda: connection.client, settings=pop_settings)
     if result.state == "unavailable" or result.stale_since is not None:
         if result.failure == "refused":
-            raise _Retry("Salesforce refused the phone lookup", transient=False)
-        raise _Retry("Salesforce was unreachable for the phone lookup")
+            raise Retry("Salesforce refused the phone lookup", transient=False)
+        raise Retry("Salesforce was unreachable for the phone lookup")
     record.candidates = json.dumps([_candidate_json(card) for card in result.cards], ensure_ascii=False)
     return _kept_candidates(record)
 
@@ -260,32 +305,35 @@ def _log(record: CallRecord, state: CallState, settings: LoggingSettings, pop_se
     record.outcome = "timed_out" if record.timed_out else (reason if wanted else "notes")
     connection = None
     try:
-        connection = _connection(record, own_allowed=own_allowed)
+        unowned = _owner_left_to_integration(record)
+        if not record.agent_email and not unowned:
+            raise NeedsReview("agent", error=_unknown_agent(state))
+        connection = _connection(record, own_allowed=own_allowed, unowned=unowned)
         if connection is None:
-            raise _Retry("waiting for a Salesforce connection (the agent's or the integration's)",
+            raise Retry("waiting for a Salesforce connection (the agent's or the integration's)",
                          delay=NO_CONNECTION_RETRY_S)
         if record.record_id is None and record.task_id is None:
-            _choose(record, state, connection, pop_settings)
+            choose_for(record, state, connection, pop_settings)
         _write(record, state, connection, settings)
-    except _NeedsReview as needed:
-        return _to_review(record, needed, now)
-    except _Retry as failure:
-        return _retry_or_fail(record, failure, settings, now)
+    except NeedsReview as needed:
+        return to_review(record, needed, now)
+    except Retry as failure:
+        return retry_or_fail(record, failure, settings, now)
     except TaskRejected as rejected:
-        return _to_review(record, _NeedsReview("error", error=str(rejected)), now)
+        return to_review(record, NeedsReview("error", error=str(rejected)), now)
     except ReconnectRequired as error:
         if connection is not None and connection.own:  # the agent's grant is gone: the integration takes over
             db.session.rollback()
             return _log(ledger.find_call(record.call_id), state, settings, pop_settings, now, own_allowed=False)
-        return _retry_or_fail(record, _Retry(f"the Salesforce connection was refused: {error.message}"), settings,
+        return retry_or_fail(record, Retry(f"the Salesforce connection was refused: {error.message}"), settings,
                               now)
     except SalesforceUnavailable as error:
-        return _retry_or_fail(record, _Retry(error.message or "Salesforce is unreachable"), settings, now)
+        return retry_or_fail(record, Retry(error.message or "Salesforce is unreachable"), settings, now)
     except SalesforceRequestError as error:
-        return _retry_or_fail(record, _Retry(error.message, transient=is_transient(error.error_code or "")),
+        return retry_or_fail(record, Retry(error.message, transient=is_transient(error.error_code or "")),
                               settings, now)
     except (TemplateError, ValueError) as error:
-        return _to_review(record, _NeedsReview("error", error=str(error)), now)
+        return to_review(record, NeedsReview("error", error=str(error)), now)
     record.status, record.logged_at = "logged", now
     record.attempts, record.first_failure_at, record.next_attempt_at, record.last_error = 0, None, None, None
     ledger.touch(record, now)
@@ -293,7 +341,7 @@ def _log(record: CallRecord, state: CallState, settings: LoggingSettings, pop_se
     return None
 
 
-def _choose(record: CallRecord, state: CallState, connection: _Connection,
+def choose_for(record: CallRecord, state: CallState, connection: Connection,
             pop_settings: lookup.PopSettings) -> None:
     """The record to log against (panel.calls.choice); several or none go to review."""
     choice = choose_record(
@@ -303,13 +351,13 @@ def _choose(record: CallRecord, state: CallState, connection: _Connection,
         matches_seen=None if record.candidates is None else _kept_candidates(record),
         look_up=lambda: _lookup(record, state, connection, pop_settings))
     if isinstance(choice, ToReview):
-        raise _NeedsReview(choice.reason, candidates=json.loads(record.candidates or "[]"))
+        raise NeedsReview(choice.reason, candidates=json.loads(record.candidates or "[]"))
     if choice.record_type == "Account" and record.candidates is None:
         _lookup(record, state, connection, pop_settings)  # is it a person account? (the pop's cache answers)
     record.record_id, record.record_type, record.record_source = choice.record_id, choice.record_type, choice.source
 
 
-def _remembered_pick(state: CallState, connection: _Connection, region: str) -> str | None:
+def _remembered_pick(state: CallState, connection: Connection, region: str) -> str | None:
     """The Id of the record remembered for the caller's number in the agent's org, if any."""
     number = None if is_withheld(state.external_number) else parse_caller(state.external_number, region)
     if number is None or not connection.agent.org_id:
@@ -318,7 +366,7 @@ def _remembered_pick(state: CallState, connection: _Connection, region: str) -> 
     return pick.record_id if pick else None
 
 
-def _write(record: CallRecord, state: CallState, connection: _Connection, settings: LoggingSettings) -> None:
+def _write(record: CallRecord, state: CallState, connection: Connection, settings: LoggingSettings) -> None:
     """Exactly one completed Task: close the call's Task when one exists (or may), else create it."""
     client = connection.client
     language = task_language(settings, _user_language(connection, settings))
@@ -328,7 +376,7 @@ def _write(record: CallRecord, state: CallState, connection: _Connection, settin
             record.task_id = found.task_id
         record.task_unsure = False
         db.session.commit()
-    who_id, what_id = _relation(record)
+    who_id, what_id = relation_of(record)
     if record.task_id is not None:
         try:
             existing = call_tasks.get_task(client, record.task_id)
@@ -344,17 +392,19 @@ def _write(record: CallRecord, state: CallState, connection: _Connection, settin
                     and record_key(existing.what_id) == record_key(what_id)))
             fields = close_task_fields(state, existing_description=existing.description,
                                        existing_subject=existing.subject, locale=language, settings=settings,
-                                       owner_id=None, who_id=who_id if repoint else None,
-                                       what_id=what_id if repoint else None)
+                                       owner_id=_new_owner(existing, connection),
+                                       who_id=who_id if repoint else None, what_id=what_id if repoint else None,
+                                       written_subject=record.task_subject, agent_subject=record.agent_subject)
             if record.timed_out:
                 fields["Description"] = with_timeout_note(fields.get("Description", existing.description),
                                                           language, settings.call_timeout_s)
             call_tasks.update_task(client, record.task_id, fields, statuses=settings.task_statuses)
             record.task_closed = True
+            _written(record, state, fields.get("Subject", existing.subject))
             return
     notes = with_timeout_note(None, language, settings.call_timeout_s) if record.timed_out else None
     fields = task_fields(state, who_id=who_id, what_id=what_id, owner_id=connection.owner_id, notes=notes,
-                         locale=language, settings=settings)
+                         locale=language, settings=settings, agent_subject=record.agent_subject)
     record.task_unsure = True  # written ahead: a lost answer makes the next attempt look before creating
     db.session.commit()
     if settings.external_id_field:
@@ -367,9 +417,26 @@ def _write(record: CallRecord, state: CallState, connection: _Connection, settin
     else:
         task_id = call_tasks.create_task(client, fields, statuses=settings.task_statuses)
     record.task_id, record.task_unsure, record.task_closed = task_id, False, True
+    _written(record, state, fields.get("Subject"))
 
 
-def _user_language(connection: _Connection, settings: LoggingSettings) -> str | None:
+def _written(record: CallRecord, state: CallState, subject: str | None) -> None:
+    """Note on the call's row what its Task now holds: every fact of the state, and the panel's subject."""
+    record.facts_written = json.dumps(sorted(record.written_facts() | {fact.key for fact in state.facts}))
+    record.task_subject = subject
+
+
+def _new_owner(existing: call_tasks.CallTask, connection: Connection) -> str | None:
+    """The OwnerId to set on the call's existing Task: the agent who handled the call last, when the Task is
+    someone else's (a transfer reported after it was written); None to leave it. A Task the integration owns for
+    an unknown agent stays so."""
+    owner = connection.owner_id if not connection.own else connection.agent.user_id
+    if not owner or not existing.owner_id or record_key(existing.owner_id) == record_key(owner):
+        return None
+    return owner
+
+
+def _user_language(connection: Connection, settings: LoggingSettings) -> str | None:
     """The Salesforce language of the user the Task is written for (None when `settings.task_language` decides).
 
     The integration path learned it with the owner; the agent's own connection asks once an hour, so an agent's
@@ -386,7 +453,7 @@ def _user_language(connection: _Connection, settings: LoggingSettings) -> str | 
     return language or None
 
 
-def _relation(record: CallRecord) -> tuple[str | None, str | None]:
+def relation_of(record: CallRecord) -> tuple[str | None, str | None]:
     """(WhoId, WhatId): a reviewer's choice, else the agent's note's, else the chosen record's. A note written on a
     person account's card names only the account: its person contact joins it as the WhoId, as for a match."""
     if record.record_source != "reviewer" and (record.note_who_id or record.note_what_id):
@@ -414,7 +481,7 @@ def _error_text(message: str) -> str:
     return redact(message)[:MAX_ERROR_CHARS]
 
 
-def _failed_unexpectedly(call_id: str, error: Exception, settings: LoggingSettings, now: datetime) -> float | None:
+def failed_unexpectedly(call_id: str, error: Exception, settings: LoggingSettings, now: datetime) -> float | None:
     """Count an attempt that failed in a way no rule expected; try again after a backoff, or, at the
     `UNEXPECTED_FAILURE_LIMIT`th failed attempt in a row, hand the call to a reviewer with the error.
 
@@ -430,7 +497,7 @@ def _failed_unexpectedly(call_id: str, error: Exception, settings: LoggingSettin
     if record.attempts >= UNEXPECTED_FAILURE_LIMIT:
         db.session.execute(_MARK_CALL_PROCESSED, {"call": call_id})
         db.session.commit()
-        return _to_review(record, _NeedsReview("error", error=f"gave up after {record.attempts} attempts: {message}"),
+        return to_review(record, NeedsReview("error", error=f"gave up after {record.attempts} attempts: {message}"),
                           now)
     delay = backoff_delay(record.attempts, base=settings.retry_base_s, cap=settings.retry_cap_s)
     record.next_attempt_at = now + timedelta(seconds=delay)
@@ -439,16 +506,16 @@ def _failed_unexpectedly(call_id: str, error: Exception, settings: LoggingSettin
     return delay
 
 
-def _retry_or_fail(record: CallRecord, failure: _Retry, settings: LoggingSettings, now: datetime) -> float | None:
+def retry_or_fail(record: CallRecord, failure: Retry, settings: LoggingSettings, now: datetime) -> float | None:
     db.session.rollback()
     record = ledger.find_call(record.call_id)
     record.last_error = _error_text(failure.message)
     if not failure.transient:
-        return _to_review(record, _NeedsReview("error", error=failure.message), now)
+        return to_review(record, NeedsReview("error", error=failure.message), now)
     record.attempts = (record.attempts or 0) + 1
     record.first_failure_at = record.first_failure_at or now
     if now - as_utc(record.first_failure_at) > timedelta(seconds=settings.retry_for_s):
-        return _to_review(record, _NeedsReview("error", error=f"gave up retrying: {failure.message}"), now)
+        return to_review(record, NeedsReview("error", error=f"gave up retrying: {failure.message}"), now)
     delay = failure.delay if failure.delay is not None else backoff_delay(
         record.attempts, base=settings.retry_base_s, cap=settings.retry_cap_s)
     record.next_attempt_at = now + timedelta(seconds=delay)
@@ -458,14 +525,14 @@ def _retry_or_fail(record: CallRecord, failure: _Retry, settings: LoggingSetting
     return delay
 
 
-def _to_review(record: CallRecord, needed: _NeedsReview, now: datetime) -> None:
+def to_review(record: CallRecord, needed: NeedsReview, now: datetime) -> None:
     db.session.rollback()
     record = ledger.find_call(record.call_id)
     record.status = "failed" if needed.reason == "error" else "needs_review"
     error = _error_text(needed.error) if needed.error else None
     record.last_error = error
     record.next_attempt_at = None
-    if needed.reason != "error":
+    if needed.reason not in ("error", "agent"):
         record.candidates = json.dumps(needed.candidates, ensure_ascii=False)
     waiting = db.session.execute(select(ReviewItem).where(ReviewItem.call_id == record.call_id,
                                                           ReviewItem.resolved_at.is_(None))).scalars().first()
@@ -489,11 +556,14 @@ def _resolve_open_reviews(record: CallRecord, *, by: str | None, resolution: str
 
 # -- connections ----------------------------------------------------------------------------------------------------
 
-def _connection(record: CallRecord, *, own_only: bool = False, own_allowed: bool = True) -> _Connection | None:
-    """The agent's own connection, else (unless `own_only`) the integration's with the agent as owner.
+def _connection(record: CallRecord, *, own_only: bool = False, own_allowed: bool = True,
+                unowned: bool = False) -> Connection | None:
+    """The agent's own connection, else (unless `own_only`) the integration's with the agent as owner; with
+    `unowned` (a reviewer decided a call whose agent nobody resolves) the integration's with no OwnerId when the
+    agent has no Salesforce user.
 
     None when neither exists: the call waits. A refused agent token is the caller's cue to try again with
-    `own_allowed=False`.
+    `own_allowed=False`. An agent with no Salesforce user raises `NeedsReview("agent")`.
     """
     email = (record.agent_email or "").strip().lower()
     own = connections.agent_connection(email) if own_allowed and email else None
@@ -503,7 +573,7 @@ def _connection(record: CallRecord, *, own_only: bool = False, own_allowed: bool
         except UnreadableToken:
             client = None
         if client is not None:
-            return _Connection(client=client, owner_id=None, own=True, language=None,
+            return Connection(client=client, owner_id=None, own=True, language=None,
                                agent=lookup.Agent(org_id=own.org_id, user_id=own.user_id, name=own.name))
     if own_only:
         return None
@@ -514,8 +584,14 @@ def _connection(record: CallRecord, *, own_only: bool = False, own_allowed: bool
     except SalesforceError as error:
         log.warning("the integration connection is unavailable: %s", error.message)
         return None
-    owner = _owner(client, org_id, email)
-    return _Connection(client=client, owner_id=owner["Id"], own=False, language=owner.get("LanguageLocaleKey"),
+    try:
+        owner = _owner(client, org_id, email)
+    except NeedsReview:
+        if not unowned:
+            raise
+        return Connection(client=client, owner_id=None, own=False, language=None,
+                           agent=lookup.Agent(org_id=org_id, user_id="", name=None))
+    return Connection(client=client, owner_id=owner["Id"], own=False, language=owner.get("LanguageLocaleKey"),
                        agent=lookup.Agent(org_id=org_id, user_id=owner["Id"], name=owner.get("Name")))
 
 
@@ -528,9 +604,49 @@ def _owner(client, org_id: str, login: str) -> dict:
     rows = (client.query(queries.call_owner_by_login(login)).get("records") or []) if login else []
     exact = [row for row in rows if (row.get("Email") or "").lower() == login] or rows
     if not exact:
-        raise _Retry(f"no active Salesforce user has the e-mail or username {login or '(none)'}; "
-                     f"the Task needs an owner", transient=False)
+        raise NeedsReview("agent", error=f"no active Salesforce user has the e-mail or username "
+                                          f"{login or '(none)'}; the Task needs an owner")
     owner = {"Id": exact[0]["Id"], "Name": exact[0].get("Name"),
              "LanguageLocaleKey": exact[0].get("LanguageLocaleKey")}
     cache.set(key, owner, timeout=OWNER_CACHE_S)
     return owner
+
+
+# -- shared with conversations --------------------------------------------------------------------------------------
+# A day of text messages is logged as a call is (panel.calls.conversations): the same connection, the same choice
+# of record (`choose_for`), the same retries and review queue (`retry_or_fail`, `to_review`, `failed_unexpectedly`),
+# which are the pipeline's own steps, public for it.
+
+
+
+def connection_for(record: CallRecord, who: Any, *, own_allowed: bool = True) -> Connection | None:
+    """The agent's own connection, else the integration's with the agent as owner; None: wait for one. `who` names
+    the agent as the events did (`agent_email`, `agent_ref`): an agent nobody resolves raises `NeedsReview`
+    ("agent") until a reviewer decides, as for a call."""
+    unowned = _owner_left_to_integration(record)
+    if not record.agent_email and not unowned:
+        raise NeedsReview("agent", error=_unknown_agent(who))
+    return _connection(record, own_allowed=own_allowed, unowned=unowned)
+
+
+def language_of(connection: Connection, settings: LoggingSettings) -> str:
+    """The language the Task's texts are written in for this connection's user ("ja" or "en")."""
+    return task_language(settings, _user_language(connection, settings))
+
+
+
+
+def _owner_left_to_integration(record: CallRecord) -> bool:
+    """Whether a reviewer chose the record of this call while its agent was unknown: it is then logged without an
+    owner of its own (the integration user's Task). A "retry" decision instead tries the agent again."""
+    decided = select(ReviewItem.id).where(ReviewItem.call_id == record.call_id, ReviewItem.reason == "agent",
+                                          ReviewItem.resolved_at.is_not(None),
+                                          ReviewItem.resolution.in_(("record", "lead"))).limit(1)
+    return db.session.execute(decided).first() is not None
+
+
+def _unknown_agent(state: CallState) -> str:
+    """What the review queue shows for a call whose agent nobody resolves: the vendor's name for them."""
+    who = state.agent_ref or state.agent_email or "(none)"
+    return (f"the dialer named the agent {who}, who matches no PANEL_DIALER_USERS row and no Salesforce user; "
+            f"add a row for them, or choose the record to log the call without an owner")

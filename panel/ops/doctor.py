@@ -6,7 +6,9 @@ Two ways in, one set of checks:
 - `GET /admin/doctor` for signed-in admins (PANEL_ADMINS, by default the PANEL_REVIEWERS): the same checks, plus
   the signed-in user's own access, since Salesforce permissions differ per user.
 
-What is checked: the settings a dialer depends on (webhook secret, frame ancestors), then for the integration user
+What is checked: the settings a dialer depends on (webhook secret, frame ancestors), the agents the dialers named
+in the last 24 hours that resolve to nobody (a vendor's user id with no PANEL_DIALER_USERS row, an e-mail no
+Salesforce user has: their calls wait in the review queue as "agent unknown"), then for the integration user
 (the one that logs calls when no agent is present) and, on the page, the signed-in user: the org answers, the REST
 API is enabled in the configured version, Contact / Account / Lead can be read with the phone fields the screen pop searches, Task can be created with the call
 fields (CallObject, CallType, CallDurationInSeconds, CallDisposition, TaskSubtype, and the configured external-id
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from functools import wraps
 from typing import Any, Callable, Mapping
 
@@ -30,8 +33,12 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 
 from panel import config as panel_config
+from panel.calls.ledger import CallRecord, ReviewItem, StoredEvent
+from panel.extensions import db
 from panel.salesforce import queries
 from panel.salesforce.client import integration_client
 from panel.salesforce.errors import NotFound, ReconnectRequired, SalesforceError, SalesforceUnavailable
@@ -41,7 +48,7 @@ from panel.signin.connections import oauth_settings
 from panel.signin.session import current_connection, get_salesforce, login_required
 
 __all__ = ["Finding", "Section", "check_configuration", "check_connection", "check_describes", "check_token_sources",
-           "run", "init_app"]
+           "check_unknown_agents", "run", "init_app", "unknown_agents"]
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 cli = AppGroup("panel", help="Operate the contact panel.")
@@ -54,6 +61,8 @@ CALL_FIELDS = ("CallObject", "CallType", "CallDurationInSeconds", "CallDispositi
 POP_SEARCH_FIELDS = {**queries.POP_PHONE_FIELDS, "Lead": (*queries.POP_PHONE_FIELDS["Lead"], "IsConverted")}
 MIN_SECRET_LENGTH = 16
 _API_DISABLED = {"API_DISABLED_FOR_ORG", "API_CURRENTLY_DISABLED", "API_DISABLED_FOR_USER"}
+UNKNOWN_AGENTS_WINDOW = timedelta(hours=24)
+MAX_LISTED_AGENTS = 20
 _NEW_SECRET = 'python3 -c "import secrets; print(secrets.token_urlsafe(32))"'
 
 
@@ -167,6 +176,46 @@ def _frame_ancestors(sources, real_org: bool) -> Finding:
                            _("%(sources)s is not an https origin; a real deployment must only be framed over https.",
                              sources=" ".join(insecure)), fix)
     return Finding("config.frame_ancestors", title, True, " ".join(dialers))
+
+
+# -- the dialers' agents --------------------------------------------------------------------------------------------
+
+def unknown_agents(now: datetime | None = None) -> list[str]:
+    """The agents the dialers named that resolve to nobody, sorted: the vendor identities (`agent_ref`) of events
+    received in the last 24 hours with no agent e-mail, and the e-mails of calls waiting in review because no
+    Salesforce user has them."""
+    since = (now or datetime.now(timezone.utc)) - UNKNOWN_AGENTS_WINDOW
+    refs = db.session.execute(select(StoredEvent.agent_ref).distinct().where(
+        StoredEvent.agent_ref.is_not(None), StoredEvent.received_at >= since)).scalars()
+    emails = db.session.execute(select(CallRecord.agent_email).distinct().join(
+        ReviewItem, ReviewItem.call_id == CallRecord.call_id).where(
+        ReviewItem.reason == "agent", ReviewItem.resolved_at.is_(None), CallRecord.agent_email.is_not(None),
+        CallRecord.agent_email != "")).scalars()
+    found = sorted({value for value in (*refs, *emails) if value})
+    db.session.rollback()
+    return found
+
+
+def check_unknown_agents(now: datetime | None = None) -> Finding:
+    title = _("Agents the dialers name")
+    try:
+        found = unknown_agents(now)
+    except SQLAlchemyError:
+        db.session.rollback()
+        return Finding("dialers.unknown_agents", title, False, _("The panel's database could not be read."),
+                       _("Check DATABASE_URL and that the database is up, then run the check again."))
+    if not found:
+        return Finding("dialers.unknown_agents", title, True,
+                       _("Every agent the dialers named in the last 24 hours is known."))
+    shown = ", ".join(found[:MAX_LISTED_AGENTS]) + (" …" if len(found) > MAX_LISTED_AGENTS else "")
+    return Finding("dialers.unknown_agents", title, False,
+                   ngettext("%(num)d agent named by a dialer resolves to nobody, so their calls wait in the review "
+                            "queue: %(agents)s",
+                            "%(num)d agents named by a dialer resolve to nobody, so their calls wait in the review "
+                            "queue: %(agents)s", len(found), agents=shown),
+                   _("Add a row for each to the PANEL_DIALER_USERS file (header dialer,dialer_user,agent_email: the "
+                     "dialer's name, the identity after its first colon, the agent's Salesforce e-mail), or give "
+                     "the e-mail a Salesforce user; then retry their calls in the review queue."))
 
 
 # -- Salesforce -----------------------------------------------------------------------------------------------------
@@ -358,6 +407,7 @@ def run(*, signed_in_user: tuple[str, Callable[[], Any]] | None = None) -> list[
     settings = oauth_settings()
     external_id = config.get("PANEL_CALL_EXTERNAL_ID_FIELD") or None
     sections = [Section(_("Configuration"), check_configuration(config, settings)),
+                Section(_("Dialers"), [check_unknown_agents()]),
                 Section(_("Integration user (logs calls)"),
                         check_connection(lambda: integration_client(settings), settings, external_id))]
     if signed_in_user is not None:

@@ -1,4 +1,4 @@
-"""The sidebar itself: the home page and `GET /panel`, the page a dialer embeds.
+"""The sidebar itself: the home page and `GET /panel`, the page a dialer embeds, and the site's icon.
 
 `/panel` without a phone number shows the signed-in agent's empty panel ("Waiting for a call"); the screen pop
 (panel.pop.views) extends the same view for `/panel?phone=…`.
@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, request, url_for
+from flask import Blueprint, current_app, redirect, request, send_from_directory, url_for
 
 from panel import web
 from panel.pop import views
@@ -38,3 +38,11 @@ def show_panel():
     if "phone" in request.args:
         return views.show_pop()
     return web.render("panel.html", {"connection": current_connection()}, vary_on_htmx=True)
+
+
+@bp.route("/favicon.ico", methods=["GET"])
+def favicon():
+    """static/favicon.ico where a browser asks for it by itself (pages it shows that name no icon, e.g. the sign-in
+    pages of the local org): no failed request on any page. The panel's own pages link it from static/."""
+    return send_from_directory(current_app.static_folder, "favicon.ico", mimetype="image/vnd.microsoft.icon",
+                               max_age=86400)

@@ -12,6 +12,11 @@ URL contract (dialer vendors and tests rely on it):
   offered instead (each through `POST /panel/pick`), and where the rules only alert, "create anyway" re-posts the
   form with `allow_duplicates=1`.
 - `GET /panel/search?q=<text>&phone=<number>` — the manual search's `#search-results` fragment.
+- `GET /panel/calls/<call_id>/status[?n=<polls so far>]` — where the signed-in agent's ended call went
+  (`partials/call_outcome.html`, root `#call-outcome`: logged with the Task's subject and a link to it, waiting for a
+  reviewer and why, waiting for Salesforce since when, not logged and why). Until the call is final the fragment
+  asks again by itself (panel.pop.outcome says when). Only the agent the call's events name sees it: anyone else
+  403, with nothing about the call; a call no event has named yet reads as "being logged" until it is reported.
 
 Every response is a page or a fragment a person can act on: Salesforce failures become the error or stale state
 (see panel.callers.lookup), bad input a 400 (`partials/pop_bad_request.html`, keeping the `#pop` root) or a 422
@@ -33,10 +38,13 @@ from flask_babel import lazy_gettext as _l
 from panel import web
 from panel.callers import lookup, new_record, picks
 from panel.calls import ledger
+from panel.pop import outcome as call_outcomes
 from panel.calls.events import identifier_problem
 from panel.i18n import local_time
 from panel.phone import PhoneNumber, display, is_withheld, parse_caller, same_caller
-from panel.salesforce.errors import SalesforceUnavailable
+from panel.salesforce import call_tasks
+from panel.salesforce.contacts import lightning_url
+from panel.salesforce.errors import SalesforceRequestError, SalesforceUnavailable
 from panel.salesforce.ids import is_record_id
 from panel.signin.session import current_connection, get_salesforce, login_required
 from panel.web import BadInput
@@ -289,3 +297,46 @@ def search():
         status = 503
     return web.render("partials/search_results.html", _context(None, settings, **call, **extra), status,
                       vary_on_htmx=True)
+
+
+@bp.route("/calls/<path:call_id>/status", methods=["GET"])
+@login_required
+def call_status(call_id: str):
+    """Where the agent's ended call went: `partials/call_outcome.html` (`#call-outcome`), which polls itself until
+    the call is final; 403 (the same root, saying nothing about the call) for anyone but the call's agent."""
+    call_id = call_id.strip()
+    if not call_id or identifier_problem("call_id", call_id):  # 400 keeping the fragment's root (not the pop's)
+        return web.render("partials/call_outcome.html", dict(outcome=None, refused="bad_call_id"), 400,
+                          vary_on_htmx=True)
+    polls = _polls_param(request.args)
+    try:
+        ledger.may_act_on_call(call_id, current_connection())
+    except ledger.CallNotKnown:
+        pass  # the dialer's events may still be on their way: "being logged" until they come (or never do)
+    except ledger.CallRefused as refused:
+        return web.render("partials/call_outcome.html", dict(outcome=None, refused=refused.reason), refused.status,
+                          vary_on_htmx=True)
+    found = call_outcomes.call_outcome(call_id, polls)
+    subject, task_url = (_logged_task(found.task_id) if found.kind == "logged" and found.task_id else (None, None))
+    next_url = url_for("pop.call_status", call_id=call_id, n=polls + 1)
+    return web.render("partials/call_outcome.html",
+                      dict(outcome=found, subject=subject, task_url=task_url, next_url=next_url, refused=None,
+                           since=local_time(found.since) if found.since else ""),
+                      headers={"Cache-Control": "no-store"}, vary_on_htmx=True)
+
+
+def _polls_param(source: Mapping) -> int:
+    """How often the panel asked already (`n`): anything that is not a small count reads as 0."""
+    text = source.get("n") or ""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 5 else 0
+
+
+def _logged_task(task_id: str) -> tuple[str | None, str | None]:
+    """The logged Task's subject (one query, asked once: the fragment stops polling when the call is logged) and
+    its page in Salesforce on the agent's instance; the subject is None when Salesforce cannot say it now."""
+    connection = current_connection()
+    url = lightning_url(connection.instance_url, "Task", task_id) if connection.instance_url else None
+    try:
+        return call_tasks.get_task(get_salesforce(), task_id).subject, url
+    except (SalesforceUnavailable, SalesforceRequestError, call_tasks.TaskGone):
+        return None, url

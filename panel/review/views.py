@@ -2,7 +2,10 @@
 
 Who: signed-in users whose e-mail is in PANEL_REVIEWERS (everyone else gets 403). What: ended calls that matched
 several records with no pick, matched none, or could not be logged (Salesforce refused the Task for good, or the
-job failed the same way attempt after attempt; the error is shown). A reviewer picks one of the candidates,
+job failed the same way attempt after attempt; the error is shown), and calls whose agent is unknown (`agent`: the
+dialer named someone no PANEL_DIALER_USERS row and no Salesforce user matches; the dialer's name for them is
+shown). A record chosen for such a call logs it with the integration connection and no OwnerId of its own (the
+integration user owns the Task); "retry" tries the agent again once a row or a user was added. A reviewer picks one of the candidates,
 searches Salesforce for another record, creates a Lead, retries a failed call, or dismisses it. The decision is
 recorded (who, what, when: the "Resolved" list) and the logging job then writes the call's one Task; two reviewers
 deciding at once cannot log a call twice or create two Leads: the item is claimed before anything is created
@@ -10,17 +13,21 @@ deciding at once cannot log a call twice or create two Leads: the item is claime
 
 URL contract (htmx; each action answers with the changed item, `partials/review_item.html`):
 
-- `GET  /review[?reason=several|none|error][&after=<item id>]` — the page; the list root is `id="review-queue"`,
+- `GET  /review[?reason=several|none|error|agent][&after=<item id>]` — the page; the list root is `id="review-queue"`,
   each item carries `data-call-id`. Oldest waiting call first (first come, first decided), `PAGE_SIZE` at a time;
   `reason` (repeatable) keeps only those reasons; `after` continues past that item. With `HX-Request` it answers
   only the next items and their own "more" entry (`partials/review_queue_page.html`), which the "more" entry swaps in
-  for itself. The heading counts every waiting call (`#review-count`); item responses refresh it out of band.
+  for itself. The heading counts every waiting call (`#review-count`), each filter the calls of its reason
+  (`#review-filters`), and the latest decisions follow the queue (`#review-history`); item responses refresh all
+  three out of band (htmx `hx-swap-oob`, one template each), so a decision shows in them without a reload. The page
+  names the signed-in reviewer and signs out (`POST /auth/logout`, with the CSRF token) as the panel does.
 - `GET  /review/items/<id>/search?q=…` — `#review-search-<id>` results, each with a pick button.
 - `POST /review/items/<id>/pick` (`record_id`, `record_type`) — log the call against that record.
 - `POST /review/items/<id>/lead` (`LastName`, `FirstName`, `Company`, `Phone`, `allow_duplicates=1`) — create a
   Lead, log against it. When the org's duplicate rules match existing records, those are offered instead (each
   through `…/pick`), and where the rules only alert, "create anyway" re-posts the form with `allow_duplicates=1`.
-- `POST /review/items/<id>/retry` — a failed call: try again as it is (after fixing the cause in Salesforce).
+- `POST /review/items/<id>/retry` — a failed call, or one whose agent was unknown: try again as it is (after fixing
+  the cause in Salesforce or PANEL_DIALER_USERS).
 - `POST /review/items/<id>/dismiss` — do not log the call.
 
 Without `HX-Request` the POSTs redirect back to the page. CSRF protection covers every POST.
@@ -30,6 +37,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import wraps
+from urllib.parse import parse_qs, urlsplit
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
@@ -53,7 +61,10 @@ bp = Blueprint("review", __name__, url_prefix="/review")
 LEAD_FIELDS = new_record.select("LastName", "FirstName", "Company", "Phone", optional=("Phone",))
 _LEAD_FIELD_NAMES = {field.name: field.name for field in LEAD_FIELDS}
 REASONS = {"several": _l("Several records match"), "none": _l("No record matches"),
-           "error": _l("The call could not be logged")}
+           "error": _l("The call could not be logged"), "agent": _l("Agent unknown")}
+# A failed call, and one whose agent nobody resolved (after a PANEL_DIALER_USERS row or a Salesforce user was
+# added for them), can be tried again as they are.
+RETRYABLE = ("error", "agent")
 PAGE_SIZE = 20
 MAX_ITEM_ID = 2**31 - 1  # the id column is a 32-bit integer on PostgreSQL; a larger number names no item
 RESOLUTION_LABELS = {"record": _l("Logged against a record"), "lead": _l("Logged against a new Lead"),
@@ -127,9 +138,29 @@ def _item_response(item_id: int, *, status: int = 200, errors: dict | None = Non
                            values=values or {}, failure=failure, results=results, query=query,
                            duplicates=duplicates, **_view_helpers())
     if web.is_htmx():
-        html += render_template("partials/review_count.html", waiting=sum(queue.open_review_counts().values()),
-                                out_of_band=True)
+        html += _out_of_band()
     return html, status
+
+
+def _out_of_band() -> str:
+    """The page's parts a decision changes, each its own template swapped in out of band: the waiting count, the
+    filters' counts (the filter the page shows, from htmx's `HX-Current-URL`, stays current) and the decisions."""
+    counts = queue.open_review_counts()
+    page = parse_qs(urlsplit(request.headers.get("HX-Current-URL") or "").query)
+    chosen = [reason for reason in dict.fromkeys(page.get("reason", [])) if reason in REASONS]
+    return "".join((
+        render_template("partials/review_count.html", waiting=sum(counts.values()), out_of_band=True),
+        render_template("partials/review_filters.html", filters=_filters(counts), chosen=chosen,
+                        reasons=REASONS, out_of_band=True),
+        render_template("partials/review_history.html", resolved=queue.resolved_reviews(), out_of_band=True,
+                        **_view_helpers()),
+    ))
+
+
+def _filters(counts: dict[str, int]) -> list[tuple[str | None, int, str]]:
+    """(reason or None for all, how many wait, its URL) for each filter."""
+    return [(None, sum(counts.values()), url_for("review.show_queue"))] + [
+        (reason, counts.get(reason, 0), url_for("review.show_queue", reason=reason)) for reason in REASONS]
 
 
 def _item_or_404(item_id: int):
@@ -201,10 +232,9 @@ def show_queue():
     if web.is_htmx():  # the "more" entry: the next items only, never the "nothing waits" note
         return web.render("partials/review_queue_page.html", dict(fragment=True, **context), vary_on_htmx=True)
     counts = queue.open_review_counts()
-    filters = [(None, sum(counts.values()), url_for("review.show_queue"))] + [
-        (reason, counts.get(reason, 0), url_for("review.show_queue", reason=reason)) for reason in REASONS]
-    return web.render("review.html", dict(waiting=sum(counts.values()), filters=filters, continued=after is not None,
-                                          resolved=queue.resolved_reviews(), **context), vary_on_htmx=True)
+    return web.render("review.html", dict(waiting=sum(counts.values()), filters=_filters(counts),
+                                          continued=after is not None, resolved=queue.resolved_reviews(),
+                                          connection=current_connection(), **context), vary_on_htmx=True)
 
 
 # A queue item's id in a URL: a whole number the id column can hold (PostgreSQL's integer is 32-bit); anything
@@ -289,7 +319,7 @@ def create_lead(item_id: int):
 def retry_call(item_id: int):
     """A failed call, tried again as it is: `partials/review_item.html`, resolved."""
     item, _call = _item_or_404(item_id)
-    if item.reason != "error":
+    if item.reason not in RETRYABLE:
         return _item_response(item_id, status=400, errors={"_form": str(_l(
             "Only a call that failed can be retried as it is; pick a record instead."))})
     return _resolve(item_id, "retry")

@@ -154,8 +154,8 @@ def upsert_task(client, field_name: str, key: str, fields: Mapping[str, Any], *,
     return found[0]["Id"], False
 
 
-def create_open_call_task(client, *, call_id: str, who_id: str | None, what_id: str | None, description: str,
-                          subject: str, direction: str | None, activity_date: date,
+def create_open_call_task(client, *, call_id: str, who_id: str | None, what_id: str | None,
+                          description: str | None, subject: str, direction: str | None, activity_date: date,
                           statuses: task_statuses.StatusPreference, external_id_field: str | None = None) -> str:
     """The open Task an agent's note during a call starts; the call's end completes this same Task."""
     fields = {"Subject": subject, "Status": task_statuses.DEFAULT.working, "TaskSubtype": "Call", "Type": "Call",
@@ -169,16 +169,23 @@ def create_open_call_task(client, *, call_id: str, who_id: str | None, what_id: 
     return create_task(client, fields, statuses=statuses)
 
 
-def append_note(client, task_id: str, note: str) -> None:
-    """Add `note` under what the Task's Description already holds (read, then write: two API requests)."""
+def append_note(client, task_id: str, note: str | None, *, subject: str | None = None) -> None:
+    """Add `note` under what the Task's Description already holds and, with `subject`, make it the Task's subject
+    (read, then write: two API requests; only the read when nothing changes)."""
     task = get_task(client, task_id)
-    existing = (task.description or "").rstrip()
-    text = f"{existing}\n\n{note}" if existing else note
-    if _utf16_len(text) > DESCRIPTION_MAX:
-        raise TaskRejected([FieldProblem("Description", "The call's notes are full (32,000 characters).",
-                                         "STRING_TOO_LONG")])
-    with _refusals(task_id):  # no Status in the write: nothing to put in the org's values
-        client.update("Task", task_id, {"Description": text})
+    fields: dict[str, Any] = {}
+    if note:
+        existing = (task.description or "").rstrip()
+        text = f"{existing}\n\n{note}" if existing else note
+        if _utf16_len(text) > DESCRIPTION_MAX:
+            raise TaskRejected([FieldProblem("Description", "The call's notes are full (32,000 characters).",
+                                             "STRING_TOO_LONG")])
+        fields["Description"] = text
+    if subject and subject != task.subject:
+        fields["Subject"] = subject
+    if fields:
+        with _refusals(task_id):  # no Status in the write: nothing to put in the org's values
+            client.update("Task", task_id, fields)
 
 
 @contextmanager

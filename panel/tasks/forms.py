@@ -2,7 +2,9 @@
 
 - `record_param`, `task_id_param`, `offset_param`: the ids and paging the panel's own pages send; anything else is
   a `panel.web.BadInput` (400 naming the field).
-- `validate_task`: a submitted task or call note as typed (kept to show again) and its errors by field.
+- `validate_task`: a submitted task or call note as typed (kept to show again) and its errors by field. A task needs
+  a subject; a note on a call does not (the call's Task then keeps the call's own subject), but it needs a subject or
+  notes: the subject becomes the call Task's subject, the notes go to its description (panel.calls.notes).
 - `call_choices`: the "which call" select (the call on now, the record's recent calls, no call).
 - `SALESFORCE_FIELDS`: which input shows the message Salesforce attaches to a field it refused.
 """
@@ -74,8 +76,10 @@ def validate_task(form: Mapping, *, record_type: str, call_ids: set[str]) -> tup
         "call_id": (form.get("call_id") or "").strip(),
     }
     errors: dict = {}
-    if not values["subject"]:
+    if not values["subject"] and not values["call_id"]:
         errors["subject"] = _l("Enter a subject.")
+    elif not values["subject"] and not values["notes"].strip():
+        errors["subject"] = _l("Enter a subject or notes for the call.")
     elif len(values["subject"]) > SUBJECT_MAX:
         errors["subject"] = _l("The subject is longer than %(max)d characters.", max=SUBJECT_MAX)
     if len(values["notes"]) > NOTES_MAX:

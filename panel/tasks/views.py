@@ -10,7 +10,8 @@ URL contract (htmx fragments; each returns one template with one stable root id)
 - `GET  /panel/records/<id>/tasks/new?record_type=…[&call_id=…]` — the open `#task-form`; `closed=1` folds it.
 - `POST /panel/records/<id>/tasks` — create. No call: an open Task (Not Started, the agent's), answered with the
   refreshed `#next-steps` (HX-Retarget) and `#past-activities` out of band. A call: the note goes to that call's
-  Task through `panel.calls.notes.add_call_note` (one Task per call ID, closed by the call's end), accepted only
+  Task through `panel.calls.notes.add_call_note` (one Task per call ID, closed by the call's end; the subject, which
+  is optional then, becomes the Task's subject and the notes its description), accepted only
   from the agent the call's events name: anyone else gets the form again with the reason at the call (403), and
   a call no event has named yet 409 (`panel.calls.ledger.may_act_on_call`); nothing is written either way.
   Invalid input: the form again with every typed value and a message per field (422; 400 for a relation the
@@ -304,9 +305,9 @@ def create_task(record_id: str):
     client = get_salesforce()
     try:
         if values["call_id"]:
-            text = values["subject"] + ("\n" + values["notes"] if values["notes"].strip() else "")
             notes.add_call_note(client, jobs.call_settings(), agent=connection, call_id=values["call_id"],
-                                who_id=who_id, what_id=what_id, text=text, now=datetime.now(timezone.utc))
+                                who_id=who_id, what_id=what_id, text=values["notes"], subject=values["subject"],
+                                now=datetime.now(timezone.utc))
             lists = None
         else:
             _task_id, lists = tasks.create_open_task(

@@ -17,8 +17,14 @@
     answer: document.getElementById("demo-answer"),
     hangup: document.getElementById("demo-hangup")
   };
-  var call = null;   // {callId, phone, direction, answeredAt}
+  var call = null;   // {callId, vendorId, format, phone, direction, answeredAt}
   var counter = 0;
+
+  function randomHex(length) {
+    var bytes = new Uint8Array(length / 2);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
 
   function value(id) { return document.getElementById(id).value.trim(); }
 
@@ -43,7 +49,8 @@
   }
 
   function tellServer(state, extra) {
-    var payload = { state: state, call_id: call.callId, phone: call.phone, direction: call.direction };
+    var payload = { state: state, call_id: call.vendorId, phone: call.phone, direction: call.direction,
+                    format: call.format };
     Object.keys(extra || {}).forEach(function (key) { payload[key] = extra[key]; });
     return fetch(eventsUrl, {
       method: "POST", credentials: "same-origin",
@@ -61,8 +68,12 @@
   function ring(phone, direction) {
     if (!phone) { document.getElementById("demo-number").focus(); return; }
     counter += 1;
-    call = { callId: "demo-" + Date.now().toString(36) + "-" + counter, phone: phone,
-             direction: direction || value("demo-direction") || "inbound", answeredAt: null };
+    // With a vendor's format the call is filed under "<dialer>:<the vendor's id>" (docs/dialers.md); Twilio's
+    // call ids are "CA" and 32 hex digits.
+    var format = value("demo-format") || "panel";
+    var vendorId = format === "twilio" ? "CA" + randomHex(32) : "demo-" + Date.now().toString(36) + "-" + counter;
+    call = { callId: format === "panel" ? vendorId : format + ":" + vendorId, vendorId: vendorId, format: format,
+             phone: phone, direction: direction || value("demo-direction") || "inbound", answeredAt: null };
     document.getElementById("demo-number").value = phone;
     body.setAttribute("data-call-id", call.callId);
     say("ringing");

@@ -4,6 +4,8 @@
  *   <meta name="panel-allowed-origins"> that base.html renders):
  *     host → panel  {type: "panel:call", callId, phone, direction, state: "ringing" | "answered" | "ended"}
  *     panel → host  {type: "panel:ready"}  and  {type: "panel:dial", phone: "<E.164>"} (click-to-dial)
+ * - The call on screen: its state and elapsed time in the caller's header, the note field focused on answer, and
+ *   after the end where the call went (GET /panel/calls/<id>/status, a fragment that polls itself until final).
  * - Sign-in through a popup (Salesforce's login cannot be framed): the popup hands a one-time code back to this
  *   window, which trades it at /embed/exchange for a session. When the partitioned cookie does not stick, the
  *   short-lived token stays in this script's memory and rides on every htmx request (X-Panel-Session).
@@ -20,6 +22,9 @@
   var hostOrigin = null;     // the dialer page's origin, once known and allowed
   var pendingCall = null;    // a call that arrived before the panel could show it
   var currentCall = null;
+  var answeredAt = null;     // when the current call was answered (this browser's clock), for the elapsed time
+  var endedAt = null;
+  var clock = null;          // ticks the elapsed time in the caller header while the call is on
   var popup = null;
 
   // -- origins ----------------------------------------------------------------------------------------------------
@@ -63,6 +68,8 @@
 
   function isAllowedOrigin(origin) {
     if (!origin || origin === "null") { return false; }
+    // The panel's own pages (the softphone page, docs/softphones.md) may always host it.
+    if (origin === location.origin) { return true; }
     return allowedSources().some(function (source) { return sourceMatches(source, origin); });
   }
 
@@ -262,6 +269,54 @@
     });
   }
 
+  // -- the caller header: the call's state and time beside the caller's name (partials/card.html) ----------------
+
+  function elapsedText() {
+    if (answeredAt === null) { return ""; }
+    var seconds = Math.max(0, Math.floor(((endedAt || Date.now()) - answeredAt) / 1000));
+    var minutes = Math.floor(seconds / 60);
+    var rest = seconds % 60;
+    return minutes + ":" + (rest < 10 ? "0" : "") + rest;
+  }
+
+  function showCallerCall() {
+    var line = document.querySelector("#card .caller-call");
+    if (!line) { return; }
+    if (!currentCall) { line.hidden = true; return; }
+    line.querySelector(".caller-call-state").textContent = line.getAttribute("data-" + currentCall.state) || "";
+    line.querySelector(".caller-elapsed").textContent = elapsedText();
+    if (currentCall.state !== "ended") { line.querySelector(".caller-outcome").textContent = ""; }
+    line.setAttribute("data-state", currentCall.state);
+    line.hidden = false;
+  }
+
+  function followClock(call) {
+    if (call.state === "answered" && answeredAt === null) { answeredAt = Date.now(); }
+    if (call.state === "ended" && endedAt === null) { endedAt = Date.now(); }
+    if (clock) { window.clearInterval(clock); clock = null; }
+    if (call.state === "answered") { clock = window.setInterval(showCallerCall, 1000); }
+  }
+
+  // -- after the end: where the call went (partials/call_outcome.html polls itself until the call is final) --------
+
+  function clearOutcome() {
+    var outcome = document.getElementById("call-outcome");
+    if (outcome && (outcome.hasAttribute("data-outcome") || !outcome.hidden)) {
+      var empty = document.createElement("div");
+      empty.id = "call-outcome";
+      empty.className = "call-outcome";
+      empty.hidden = true;
+      outcome.replaceWith(empty);          // a polling fragment taken out of the page asks nothing more
+    }
+  }
+
+  function followOutcome(call) {
+    var outcome = document.getElementById("call-outcome");
+    if (!call.callId || !outcome || outcome.getAttribute("data-call-id") === call.callId) { return; }
+    window.htmx.ajax("GET", "/panel/calls/" + encodeURIComponent(call.callId) + "/status",
+                     { target: "#call-outcome", swap: "outerHTML" });
+  }
+
   function openTaskForm(call, triesLeft) {
     var card = document.getElementById("card");
     var form = document.getElementById("task-form");
@@ -273,10 +328,27 @@
     var url = "/panel/records/" + encodeURIComponent(card.getAttribute("data-record-id")) + "/tasks/new?record_type=" +
       encodeURIComponent(card.getAttribute("data-record-type")) +
       (call.callId ? "&call_id=" + encodeURIComponent(call.callId) : "");
-    window.htmx.ajax("GET", url, { target: "#task-form", swap: "outerHTML" }).then(function () {
-      var opened = document.getElementById("task-form");
-      if (opened && opened.scrollIntoView) { opened.scrollIntoView({ block: "nearest" }); }  // notes at hand
-    });
+    window.htmx.ajax("GET", url, { target: "#task-form", swap: "outerHTML" }).then(focusNotes);
+  }
+
+  // The note field takes the focus without the page jumping: the caller's header stays stuck above it, and the
+  // page scrolls only as far as it takes to show the field (and its label) below that header.
+  function focusNotes() {
+    var form = document.getElementById("task-form");
+    if (!form || form.tagName !== "FORM") { return; }
+    var field = document.getElementById("task-notes") || form.querySelector("textarea, input:not([type=hidden])");
+    if (!field) { return; }
+    field.focus({ preventScroll: true });
+    var header = document.querySelector("#card > .card-header");
+    var top = header ? Math.max(0, header.getBoundingClientRect().bottom) : 0;
+    var label = form.querySelector('label[for="' + field.id + '"]') || field;
+    var from = label.getBoundingClientRect().top - 8;
+    var to = field.getBoundingClientRect().bottom + 8;
+    if (from < top) {
+      window.scrollBy(0, from - top);
+    } else if (to > window.innerHeight) {
+      window.scrollBy(0, Math.min(to - window.innerHeight, from - top));
+    }
   }
 
   function showCall(data) {
@@ -289,20 +361,29 @@
     var pop = document.getElementById("pop");
     var sameCall = currentCall && currentCall.callId === call.callId && call.callId &&
       pop.getAttribute("data-call-id") === call.callId;
+    if (!currentCall || currentCall.callId !== call.callId || !call.callId || call.state === "ringing") {
+      answeredAt = null;                               // another call: its own clock, its own outcome
+      endedAt = null;
+      clearOutcome();
+    }
     currentCall = call;
+    followClock(call);
     setCallStatus(call);
     pop.setAttribute("data-call-state", call.state);
+    if (call.state === "ended") { followOutcome(call); }
     if (call.state === "ringing" || !sameCall) {
       var loading = loadPop(call);
       if (call.state === "answered") { loading.then(function () { openTaskForm(call, 20); }); }
       return;
     }
+    showCallerCall();
     if (call.state === "answered") { openTaskForm(call, 20); }
   }
 
   document.addEventListener("htmx:afterSwap", function (event) {
     var pop = document.getElementById("pop");
     if (pop && currentCall) { pop.setAttribute("data-call-state", currentCall.state); }
+    showCallerCall();
   });
 
   // -- click-to-dial ----------------------------------------------------------------------------------------------

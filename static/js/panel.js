@@ -12,6 +12,31 @@
     }
   });
 
+  // The call was logged (partials/call_outcome.html): reload the card's task lists, so its Task leaves the next
+  // steps for the past activities. A task form open under the card (a note being typed) is kept as it is.
+  document.addEventListener("htmx:load", function (event) {
+    var outcome = event.target;
+    if (!outcome || outcome.id !== "call-outcome") { return; }
+    // The caller header (which stays in view while a note is typed) says it too: "Call ended · Logged".
+    var short = document.querySelector("#card .caller-call[data-state='ended'] .caller-outcome");
+    if (short) { short.textContent = outcome.getAttribute("data-short") ? "· " + outcome.getAttribute("data-short") : ""; }
+    if (outcome.getAttribute("data-outcome") !== "logged") { return; }
+    var card = document.getElementById("card");
+    var lists = document.getElementById("task-lists");
+    if (!card || !lists || !card.getAttribute("data-lists-url") || !window.htmx) { return; }
+    var openForm = document.querySelector("form#task-form");
+    window.htmx.ajax("GET", card.getAttribute("data-lists-url"), { target: "#task-lists", swap: "outerHTML" })
+      .then(function () {
+        var folded = document.getElementById("task-form");
+        if (openForm && folded && folded !== openForm && folded.tagName !== "FORM") {
+          folded.replaceWith(openForm);
+          window.htmx.process(openForm);
+        }
+        var refreshed = document.getElementById("task-lists");
+        if (refreshed) { refreshed.setAttribute("data-refreshed-for", outcome.getAttribute("data-call-id") || ""); }
+      });
+  });
+
   // Quick-create: a field required for some record types only (data-required-for="Lead") gets its marker and its
   // `required` attribute when that type is chosen. The server renders the first state and validates every submit.
   document.addEventListener("change", function (event) {

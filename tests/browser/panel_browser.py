@@ -5,17 +5,27 @@ jobs worker running so call events become Tasks. The demo dialer is opened at ht
 frames the panel from http://127.0.0.1:<port>: two different sites. Chromium blocks third-party cookies (the
 cookie-controls setting and the 3PC phase-out switch); `third_party_cookies_blocked` proves it inside the frame.
 
+Every test fails on noise: a console error or an uncaught exception in any page, popup or frame (WebDriver BiDi's
+log events: Chromium's classic browser log, `goog:loggingPrefs`, misses the cross-site frame's), or a
+request the server answered with 4xx/5xx (recorded by the live server itself, so the frame's, the popup's and the
+browser's own requests such as /favicon.ico all count). A test that provokes one on purpose says so through the
+`noise` fixture. `axe_violations` runs the vendored axe-core (static/vendor/axe-core-*) in the current page.
+
 Without /usr/bin/chromium or /usr/bin/chromedriver every test that needs a browser is skipped, saying so (.ci/run
 installs both).
 """
 
 from __future__ import annotations
 
+import json
 import os
+import pathlib
+import re
 import shutil
 import threading
 import time
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 import pytest
 from selenium import webdriver
@@ -26,6 +36,9 @@ from selenium.webdriver.support.ui import WebDriverWait
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.serving import make_server
 
+AXE = pathlib.Path(__file__).resolve().parents[2] / "static" / "vendor" / "axe-core-4.14.1" / "axe.min.js"
+# WCAG 2.1 A and AA: what the README's accessibility claim rests on.
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 WAIT_S = 30  # only a failing test waits this long; a loaded CI machine has needed more than 15 s
@@ -39,6 +52,10 @@ class LivePanel:
     port: int
     app: object
     org: object
+    answered: list = field(default_factory=list)  # (method, path, status) of every browser request answered
+
+    def failed_requests(self, since: int = 0) -> list[str]:
+        return [f"{status} {method} {path}" for method, path, status in self.answered[since:] if status >= 400]
 
     @property
     def panel_origin(self) -> str:
@@ -57,32 +74,63 @@ class LivePanel:
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
-    """The panel and the local org on one free port, and the jobs worker beside them."""
+    """The panel and the local org on one free port, and the jobs worker beside them (SQLite, queue in memory)."""
+    folder = tmp_path_factory.mktemp("live")
+    with serving(folder, {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'panel.sqlite3'}",
+                          "PANEL_JOBS_MEMORY": True, "CACHE_TYPE": "SimpleCache"}) as panel:
+        yield panel
+
+
+@pytest.fixture(scope="module")
+def live_scaleout(tmp_path_factory, scaleout_servers):
+    """The scale-out configuration (PostgreSQL, Redis for the queue and the cache): the web node serving the
+    browser, and the jobs worker in an app of its own (its own engine, cache client and queue consumer), as on
+    another machine. Skipped, saying why, without PostgreSQL or Redis (tests/conftest.py)."""
+    postgres_url, redis_url = scaleout_servers
+    with serving(tmp_path_factory.mktemp("live-scaleout"), {"DATABASE_URL": postgres_url, "REDIS_URL": redis_url},
+                 separate_worker=True) as panel:
+        yield panel
+
+
+@contextmanager
+def serving(folder, config: dict, *, separate_worker: bool = False):
     from panel import create_app
     from panel.calls import jobs
     from panel.extensions import db
     from panel.localorg import create_localorg
 
-    folder = tmp_path_factory.mktemp("live")
     served = {}
-    server = make_server("127.0.0.1", 0, lambda environ, start: served["app"](environ, start), threaded=True)
+    answered = []
+
+    def recording(environ, start_response):
+        """Notes what the server answered the browser (not the panel's own API requests to the local org)."""
+        path, browser = environ.get("PATH_INFO", ""), "Mozilla/" in environ.get("HTTP_USER_AGENT", "")
+
+        def start(status, headers, *args):
+            if browser:
+                answered.append((environ["REQUEST_METHOD"], path, int(status.split()[0])))
+            return start_response(status, headers, *args)
+        return served["app"](environ, start)
+
+    server = make_server("127.0.0.1", 0, recording, threaded=True)
     base = f"http://127.0.0.1:{server.server_port}"
     org = create_localorg({"DATABASE": str(folder / "org.sqlite3"), "SEARCH_LAG_S": 60, "LATENCY_MS": 0})
-    app = create_app({"SECRET_KEY": "browser-test-secret", "LOCALORG_URL": f"{base}/localorg",
-                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'panel.sqlite3'}",
-                      "PANEL_JOBS_MEMORY": True, "CACHE_TYPE": "SimpleCache"})
+    config = {"SECRET_KEY": "browser-test-secret", "LOCALORG_URL": f"{base}/localorg", **config}
+    app = create_app(config)
+    worker_app = create_app(config) if separate_worker else app
     served["app"] = DispatcherMiddleware(app, {"/localorg": org})
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    worker = jobs.start_background_worker(app, poll_s=0.1)
+    worker = jobs.start_background_worker(worker_app, poll_s=0.1)
     try:
-        yield LivePanel(port=server.server_port, app=app, org=org)
+        yield LivePanel(port=server.server_port, app=app, org=org, answered=answered)
     finally:
         worker.stop(graceful=True)
         server.shutdown()
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
+        for each in {id(app): app, id(worker_app): worker_app}.values():
+            with each.app_context():
+                db.session.remove()
+                db.engine.dispose()
 
 
 def chromium_options(user_data_dir: str, *, no_cookies_in_frame: bool = False,
@@ -102,29 +150,77 @@ def chromium_options(user_data_dir: str, *, no_cookies_in_frame: bool = False,
         # (the popup, first-party, keeps its cookies).
         prefs["profile.content_settings.exceptions.cookies"] = {"127.0.0.1,localhost": {"setting": 2}}
     options.add_experimental_option("prefs", prefs)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # the top page's network errors
+    options.enable_bidi = True  # console errors and exceptions of every page and frame (new_browser listens)
     return options
 
 
 @pytest.fixture
-def new_browser(tmp_path_factory):
-    """Start a fresh Chromium (own profile, no cookies); all are quit at the end of the test."""
+def noise():
+    """Patterns (regular expressions) of console errors and failed requests a test provokes on purpose, e.g.
+    `noise.append(r"401 GET /panel")`; anything else fails the test."""
+    return []
+
+
+@pytest.fixture
+def new_browser(tmp_path_factory, request, noise):
+    """Start a fresh Chromium (own profile, no cookies); all are quit at the end of the test, which fails if any
+    page logged a console error or the server answered any request with 4xx/5xx (beyond the `noise` allowed)."""
     started = []
 
     if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
         pytest.skip(NO_CHROMIUM)
+    live_panel = next((request.getfixturevalue(name) for name in ("live", "live_scaleout")
+                       if name in request.fixturenames), None)
+    first_request = len(live_panel.answered) if live_panel else 0
 
     def start(*, no_cookies_in_frame: bool = False, language: str = "en"):
         profile = tmp_path_factory.mktemp("chromium-profile")
         options = chromium_options(str(profile), no_cookies_in_frame=no_cookies_in_frame, language=language)
         driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
         driver.set_page_load_timeout(WAIT_S)
+        driver.script.add_console_message_handler(
+            lambda entry: entry.level == "error" and heard.append(f"console error: {entry.text}"))
+        driver.script.add_javascript_error_handler(lambda entry: heard.append(f"exception: {entry.text}"))
         started.append((driver, profile))
         return driver
 
+    heard = []
     yield start
     for driver, profile in started:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
+        try:
+            heard += [f"browser log: {entry['message']}" for entry in driver.get_log("browser")
+                      if entry["level"] == "SEVERE" and "console-api" not in entry["message"]]
+        finally:
+            driver.quit()
+            shutil.rmtree(profile, ignore_errors=True)
+    if live_panel:
+        heard += [f"request {failed}" for failed in live_panel.failed_requests(first_request)]
+    unexpected = [line for line in heard if not any(re.search(pattern, line) for pattern in noise)]
+    assert not unexpected, "console errors or failed requests:\n" + "\n".join(unexpected)
+
+
+def console_errors(driver) -> list[str]:
+    """The console errors logged since the last look (the browser log is read once)."""
+    return [entry["message"] for entry in driver.get_log("browser") if entry["level"] in ("SEVERE", "ERROR")]
+
+
+def axe_violations(driver, *, context: str = "document") -> list[str]:
+    """axe-core's WCAG 2.1 A/AA violations in the current page or frame, one line per rule and element."""
+    if not driver.execute_script("return !!window.axe"):
+        driver.execute_script(AXE.read_text(encoding="utf-8"))
+    result = driver.execute_async_script(
+        "var done = arguments[arguments.length - 1];"
+        "window.axe.run(%s, {runOnly: {type: 'tag', values: %s}, resultTypes: ['violations'],"
+        " iframes: false}).then(function (r) { done(JSON.stringify(r.violations)); },"
+        " function (e) { done(JSON.stringify([{id: 'axe-error', help: String(e), nodes: []}])); });"
+        % (context, json.dumps(AXE_TAGS)))
+    lines = []
+    for violation in json.loads(result):
+        targets = [" ".join(map(str, node.get("target", []))) for node in violation.get("nodes", [])] or ["-"]
+        for target in targets:
+            lines.append(f"{violation['id']} ({violation.get('impact')}): {violation['help']} at {target}")
+    return lines
 
 
 def wait_for(driver, condition, timeout: float = WAIT_S, message: str = ""):

@@ -157,13 +157,14 @@ def test_where_the_frame_gets_no_cookie_at_all_the_in_memory_token_carries_the_s
     assert eventually(lambda: sf.query(query)["records"], timeout=10), "the note did not reach Salesforce"
 
 
-def test_a_revoked_grant_asks_to_reconnect_inside_the_panel_and_the_call_comes_back(live, new_browser):
+def test_a_revoked_grant_asks_to_reconnect_inside_the_panel_and_the_call_comes_back(live, new_browser, noise):
     import requests
 
     from panel.extensions import db
     from panel.signin.models import SalesforceConnection
     from panel_browser import press_sign_in_and_use_the_popup
 
+    noise.append(r"^request 401 GET /panel$")  # the pop's answer once the grant is gone: sign in again
     driver = new_browser()
     sign_in_through_the_popup(driver, live)
     with live.app.app_context():

@@ -1,5 +1,6 @@
 """Screenshots for docs/embedding.md: each state of the panel, in the demo dialer's sidebar (desktop) and on a
-360 px phone, in Japanese and English, plus the review queue.
+360 px phone, in Japanese and English, plus, at desktop width, where the call went after hang-up (logged, waiting for a
+reviewer) and the review queue.
 
 `make screenshots` runs this with PANEL_SCREENSHOTS_DIR=docs/screenshots; otherwise it is skipped (the other
 browser tests cover the same pages' behaviour; CI machines may lack Japanese fonts and would write tofu).
@@ -88,7 +89,22 @@ def test_screenshots_of_every_state(live, new_browser, language):
     settle(driver)
     driver.switch_to.default_content()
     save(driver, f"{language}-desktop-task-form")
+    # After hang-up the panel follows the call: logged (the Task's subject and link), or waiting for a reviewer.
     answer_and_hang_up(driver)
+    in_panel(driver)
+    element(driver, '#call-outcome[data-outcome="logged"]')
+    element(driver, "#past-activities .tasks")
+    driver.execute_script("window.scrollTo(0, 0)")  # the outcome above the card (the header also says it)
+    settle(driver)
+    driver.switch_to.default_content()
+    save(driver, f"{language}-desktop-call-logged")
+    ring(driver, STATES["pick-list"][0])
+    answer_and_hang_up(driver)
+    in_panel(driver)
+    element(driver, '#call-outcome[data-outcome="review"]')
+    settle(driver)
+    driver.switch_to.default_content()
+    save(driver, f"{language}-desktop-call-in-review")
 
     # A 360 px phone: the panel on its own, as a mobile webview shows it.
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", PHONE)

@@ -106,7 +106,7 @@ def test_custom_template_fills_placeholders(template, answered, subject):
 def test_bad_template_is_refused_with_the_allowed_placeholders(template, problem):
     with pytest.raises(TemplateError, match=problem):
         validate_subject_template(template)
-    with pytest.raises(TemplateError, match="allowed: {outcome}, {direction}, {minutes}, {seconds}"):
+    with pytest.raises(TemplateError, match="allowed: {subject}, {outcome}, {direction}, {minutes}, {seconds}"):
         task_subject("inbound", 95, True, "en", template)
 
 
@@ -401,3 +401,55 @@ def test_a_person_account_is_the_tasks_what_and_its_person_contact_its_who():
                                          ("001000000000001AAA", "00Q000000000001AAA")):
         with pytest.raises(ValueError):
             who_and_what(record_id, person_contact_id=person_contact_id)
+
+
+# -- the subject the agent typed (issue 16) --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("template, typed, subject", [
+    (None, "見積の再送依頼", "見積の再送依頼"),  # what the agent typed is the subject
+    (None, "  見積の\n再送依頼 ", "見積の 再送依頼"),  # on one line
+    (None, None, "通話 - 着信 / (2)分"),  # nothing typed: the default
+    ("Dialpad {outcome}", "見積の再送依頼", "見積の再送依頼"),  # a template without {subject} gives way to it
+    ("{subject} ({outcome} {minutes}分)", "見積の再送依頼", "見積の再送依頼 (通話 2分)"),
+    ("{subject} ({outcome} {minutes}分)", None, "(通話 2分)"),
+    ("{subject} - {outcome} / {direction}", "", "通話 / 着信"),  # the separator an empty {subject} leaves goes
+    ("{outcome}: {subject}", None, "通話"),
+    ("{subject}", None, "通話 - 着信 / (2)分"),  # nothing left: the default
+])
+def test_the_subject_the_agent_typed_is_the_subject_or_fills_the_templates_placeholder(template, typed, subject):
+    assert task_subject("inbound", 95, True, "ja", template, agent_subject=typed) == subject
+
+
+def test_a_typed_subject_is_cut_to_salesforces_limit():
+    assert len(task_subject("inbound", 95, True, "en", agent_subject="x" * 300)) == 255
+    assert len(task_subject("inbound", 95, True, "en", "{subject} {minutes}", agent_subject="x" * 300)) == 255
+
+
+def test_the_created_task_carries_the_typed_subject_and_the_call_facts_in_the_call_fields():
+    fields = task_fields(ended_call(), who_id=CONTACT_ID, what_id=None, owner_id=None, notes="来週までに送付",
+                         locale="ja", settings=TOKYO, agent_subject="見積の再送依頼")
+    assert fields["Subject"] == "見積の再送依頼"
+    assert (fields["CallType"], fields["CallDurationInSeconds"], fields["Description"]) == (
+        "Inbound", 95, "来週までに送付")
+
+
+@pytest.mark.parametrize("existing, written, typed, template, expected", [
+    ("見積", "見積", "見積", None, None),  # the typed subject is there: nothing to write
+    ("通話", None, "見積", None, "見積"),  # the notes Task's placeholder gives way to it
+    ("見積", "見積", "見積", "{subject} ({minutes}分)", "見積 (2分)"),  # the call's end fills the template in
+    ("見積 (1分)", "見積 (1分)", "見積", "{subject} ({minutes}分)", "見積 (2分)"),  # a late leg corrects it
+    ("通話 - 着信 / (1)分", "通話 - 着信 / (1)分", "見積", None, "見積"),  # typed after the call was logged
+    ("請求の件", "見積", "見積", None, None),  # renamed in Salesforce since: kept
+])
+def test_closing_writes_the_typed_subject_and_never_a_name_given_in_salesforce(existing, written, typed, template,
+                                                                              expected):
+    settings = LoggingSettings(timezone="Asia/Tokyo", subject_template=template)
+    fields = close_task_fields(ended_call(), existing_description=None, existing_subject=existing, locale="ja",
+                               settings=settings, written_subject=written, agent_subject=typed)
+    assert fields.get("Subject") == expected
+
+
+def test_the_subject_placeholder_is_allowed_in_a_template():
+    validate_subject_template("{subject} ({outcome} {minutes}分)")
+    assert LoggingSettings.from_config({"PANEL_TIMEZONE": "UTC", "PANEL_TASK_SUBJECT_TEMPLATE": "{subject}"}
+                                       ).subject_template == "{subject}"

@@ -173,7 +173,7 @@ def test_the_queue_can_be_narrowed_to_one_reason_and_the_filters_count_each(app,
     queued = waiting_items(app, ["several", "none", "error", "none", "several", "none"])
     page = reviewer.get("/review").text
     filters = dict(re.findall(r'data-filter="(\w+)"[^>]*>[^<(]*\((\d+)\)', page))
-    assert filters == {"all": "6", "several": "2", "none": "3", "error": "1"}
+    assert filters == {"all": "6", "several": "2", "none": "3", "error": "1", "agent": "0"}
 
     only_none = reviewer.get("/review?reason=none").text
     assert listed(queue_of(only_none)) == [queued[1], queued[3], queued[5]]

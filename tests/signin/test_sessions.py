@@ -281,6 +281,7 @@ def every_answer_under_the_data_prefixes(app, item: int):
     yield "GET", "/panel", {}
     yield "GET", "/panel", {"phone": "03-1234-5678", "call_id": "call-1", "direction": "inbound"}
     yield "GET", "/panel/search", {"q": "山田", "phone": "03-1234-5678"}
+    yield "GET", "/panel/calls/12345/status", {}
     for view in ("next-steps", "past-activities", "tasks", "tasks/new"):
         yield "GET", f"/panel/records/{YAMADA}/{view}", {"record_type": "Contact"}
     yield "POST", "/panel/pick", {"phone": "03-1234-5678", **record}

@@ -78,3 +78,14 @@ def test_salesforce_refusing_fields_puts_each_message_next_to_its_input():
                 FieldProblem("Subject", "and too long", "STRING_TOO_LONG"),
                 FieldProblem(None, "locked", "ENTITY_IS_LOCKED")]
     assert field_errors(problems, forms.SALESFORCE_FIELDS) == {"subject": "too rude and too long", "_form": "locked"}
+
+
+def test_a_note_on_a_call_needs_no_subject_but_a_subject_or_notes():
+    values, errors, status = forms.validate_task({"notes": "住所変更", "call_id": "call-1"},
+                                                 record_type="Contact", call_ids={"call-1"})
+    assert (errors, status, values["subject"]) == ({}, 200, "")
+    _values, errors, status = forms.validate_task({"subject": " ", "notes": " \n", "call_id": "call-1"},
+                                                  record_type="Contact", call_ids={"call-1"})
+    assert status == 422 and str(errors["subject"]) == "Enter a subject or notes for the call."
+    _values, errors, status = forms.validate_task({"notes": "住所変更"}, record_type="Contact", call_ids=set())
+    assert status == 422 and str(errors["subject"]) == "Enter a subject."  # a task without a call needs one
