@@ -236,7 +236,12 @@ def forward_event():
     raw = json.dumps(event, ensure_ascii=False).encode("utf-8")
     headers = {"Content-Type": "application/json",
                **signature_headers(current_app.config["PANEL_WEBHOOK_SECRET"], raw, int(time.time()))}
-    target = panel_address() + url_for("webhooks.receive_call_event")
+    return _deliver(panel_address() + url_for("webhooks.receive_call_event"), raw, headers,
+                    event_id=event["event_id"], type=event["type"])
+
+
+def _deliver(target: str, raw: bytes, headers: dict, **shown):
+    """POST the signed delivery to the panel's webhook; the page is told its answer (502 when none came)."""
     try:
         answer = requests.post(target, data=raw, headers=headers, timeout=FORWARD_TIMEOUT_S)
     except requests.RequestException:
@@ -245,8 +250,7 @@ def forward_event():
         webhook_body = answer.json()
     except ValueError:
         webhook_body = None
-    return jsonify(webhook_status=answer.status_code, webhook=webhook_body, event_id=event["event_id"],
-                   type=event["type"]), 200
+    return jsonify(webhook_status=answer.status_code, webhook=webhook_body, **shown), 200
 
 
 def _forward_as_vendor(dialer: str, body: dict, event: dict):
@@ -267,16 +271,7 @@ def _forward_as_vendor(dialer: str, body: dict, event: dict):
         return jsonify(webhook_status=None, webhook={"status": f"{FORMAT_LABELS[dialer]} sends no {kind} event"},
                        type=event["type"], format=dialer), 200
     raw, headers, content_type = built
-    try:
-        answer = requests.post(target, data=raw, headers={**headers, "Content-Type": content_type},
-                               timeout=FORWARD_TIMEOUT_S)
-    except requests.RequestException:
-        return jsonify(error="the webhook did not answer", field=None), 502
-    try:
-        webhook_body = answer.json()
-    except ValueError:
-        webhook_body = None
-    return jsonify(webhook_status=answer.status_code, webhook=webhook_body, type=event["type"], format=dialer), 200
+    return _deliver(target, raw, {**headers, "Content-Type": content_type}, type=event["type"], format=dialer)
 
 
 @bp.route("/voicemail/<call_id>", methods=["GET"])

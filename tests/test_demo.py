@@ -130,3 +130,40 @@ def test_text_the_webhook_would_refuse_is_a_400_naming_the_field(client, localor
     refused = post_event(client, {**RING, **change})
     assert refused.status_code == 400 and refused.json["field"] == field
     assert panel_at_listener.received == []
+
+
+# -- a vendor's format -----------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dialer", ["zoom", "dialpad", "ringcentral", "aircall", "twilio", "webex", "connect",
+                                    "miitel"])
+def test_a_demo_call_in_a_vendors_format_is_logged_once_through_its_adapter(app, client, localorg, dialer):
+    """With "Dialer format" set to a vendor, ring, answer and hang up travel as that vendor's signed deliveries to
+    its adapter, and the call is logged once under the id the page tells the panel (`<dialer>:<id>`)."""
+    from calls_support import call_tasks, run_call
+
+    sign_in(client, localorg)
+    vendor_id = "CA" + "1" * 32 if dialer == "twilio" else "demo-format-1"
+    call = {"call_id": vendor_id, "phone": "03-1234-5678", "format": dialer}
+    with served(app) as base:
+        app.config["LOCALORG_URL"] = f"{base}/localorg"
+        answers = [post_event(client, {**call, **step}) for step in (
+            {"state": "ringing"}, {"state": "answered"},
+            {"state": "ended", "answered": True, "duration_seconds": 95})]
+    for answer in answers:
+        assert answer.status_code == 200 and answer.json["format"] == dialer, answer.text
+    assert answers[-1].json["webhook_status"] == 200, answers[-1].text
+    if dialer == "miitel":  # MiiTel reports a call only after it ended
+        assert answers[0].json["webhook_status"] is None
+    run_call(app, f"{dialer}:{vendor_id}", now=None)
+    from datetime import datetime, timedelta, timezone
+
+    run_call(app, f"{dialer}:{vendor_id}", now=datetime.now(timezone.utc) + timedelta(minutes=1))  # past any settle
+    (task,) = call_tasks(localorg.salesforce(), f"{dialer}:{vendor_id}")
+    assert task["Status"] == "Completed" and task["WhoId"]
+
+
+def test_a_demo_format_must_be_one_of_the_dialers_that_are_on(client, localorg, panel_at_listener):
+    sign_in(client, localorg)
+    refused = post_event(client, {**RING, "format": "skype"})
+    assert refused.status_code == 400 and refused.json["field"] == "format"
+    assert panel_at_listener.received == []

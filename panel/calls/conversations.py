@@ -138,12 +138,7 @@ def _write(record: CallRecord, conversation: messages.Conversation, connection: 
     """The conversation's one Task: every message not on it yet added once, or the Task created with them all."""
     client = connection.client
     language = pipeline.language_of(connection, settings)
-    if record.task_id is None and record.task_unsure:
-        found = call_tasks.find_by_call_object(client, record.call_id)
-        if found is not None:
-            record.task_id = found.task_id
-        record.task_unsure = False
-        db.session.commit()
+    pipeline.recover_unsure_task(record, client)
     if record.task_id is not None:
         try:
             existing = call_tasks.get_task(client, record.task_id)

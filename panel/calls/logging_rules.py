@@ -61,12 +61,14 @@ __all__ = [
     "call_subject",
     "close_task_fields",
     "describe",
+    "fit",
     "notes_subject",
     "should_log",
     "stamped_note",
     "task_fields",
     "task_language",
     "task_subject",
+    "utf16_len",
     "validate_subject_template",
     "who_and_what",
     "with_timeout_note",
@@ -260,7 +262,7 @@ def task_subject(direction: str, duration_seconds: int, answered: bool, locale: 
         raise ValueError(f"direction must be inbound or outbound, not {direction!r}")
     typed = " ".join((agent_subject or "").split())  # one line, however it was typed
     if typed and (template is None or "subject" not in _placeholders(template)):
-        return _fit(typed, SUBJECT_MAX)
+        return fit(typed, SUBJECT_MAX)
     texts = _texts(locale)
     if answered:
         outcome = texts["answered"]
@@ -276,7 +278,7 @@ def task_subject(direction: str, duration_seconds: int, answered: bool, locale: 
     if not typed and "subject" in _placeholders(template):
         filled = filled.strip(_EDGE_SEPARATORS) or _fill(
             texts["answered_template"] if answered else texts["unanswered_template"], values)
-    return _fit(filled, SUBJECT_MAX)
+    return fit(filled, SUBJECT_MAX)
 
 
 def _placeholders(template: str) -> set[str]:
@@ -367,13 +369,13 @@ def describe(notes: str | None, *, recording_url: str | None, voicemail_url: str
     links = "\n".join(lines)
     blocks = [block for block in (_text_block(texts[f"{fact.kind}_label"], fact.value) for fact in facts
                                   if fact.is_text) if not _holds_block(body, block)]
-    body_room = DESCRIPTION_MAX - (_utf16_len(links) + 2 if links else 0)
-    pieces = [piece for piece in (_fit(body, body_room), links) if piece]
+    body_room = DESCRIPTION_MAX - (utf16_len(links) + 2 if links else 0)
+    pieces = [piece for piece in (fit(body, body_room), links) if piece]
     for block in blocks:
-        used = sum(_utf16_len(piece) for piece in pieces) + 2 * len(pieces)  # with the separator before the block
+        used = sum(utf16_len(piece) for piece in pieces) + 2 * len(pieces)  # with the separator before the block
         room = DESCRIPTION_MAX - used
-        if room > _utf16_len(block.split("\n", 1)[0]) + 2:  # its label and a little of its text fit
-            pieces.append(_fit(block, room))
+        if room > utf16_len(block.split("\n", 1)[0]) + 2:  # its label and a little of its text fit
+            pieces.append(fit(block, room))
     return "\n\n".join(pieces)
 
 
@@ -461,7 +463,7 @@ def _call_fields(state: CallState, locale: str | None, settings: LoggingSettings
         "CallType": "Internal" if state.internal else state.direction.capitalize(),
         "CallDurationInSeconds": state.duration_seconds,
         "CallObject": state.call_id,
-        "CallDisposition": _fit(disposition, DISPOSITION_MAX) if disposition else None,
+        "CallDisposition": fit(disposition, DISPOSITION_MAX) if disposition else None,
         "ActivityDate": activity_date(state.started_at, settings.timezone).isoformat(),
     }
 
@@ -511,13 +513,14 @@ def _fill(template: str, values: dict[str, Any]) -> str:
     return template.format_map(values)
 
 
-def _utf16_len(text: str) -> int:
+def utf16_len(text: str) -> int:
+    """How long Salesforce counts `text` (UTF-16 code units: an emoji counts two)."""
     return len(text.encode("utf-16-le")) // 2
 
 
-def _fit(text: str, limit: int) -> str:
+def fit(text: str, limit: int) -> str:
     """`text` shortened to at most `limit` UTF-16 code units, ending in "…" when shortened, never mid-character."""
-    if _utf16_len(text) <= limit:
+    if utf16_len(text) <= limit:
         return text
     if limit <= 0:
         return ""

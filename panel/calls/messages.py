@@ -44,6 +44,7 @@ from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
 from panel.calls.events import CallEvent
+from panel.calls.logging_rules import fit, utf16_len
 from panel.phone import display, is_withheld, parse_caller
 from panel.salesforce import task_statuses
 
@@ -146,7 +147,7 @@ def task_subject(conversation: Conversation, *, locale: str | None, region: str,
     texts = _texts(locale)
     subject = texts["subject_template"].format(number=_shown_number(conversation.external_number, region, texts),
                                                day=conversation_day(conversation, tz_name).isoformat())
-    return _fit_start(subject, SUBJECT_MAX)
+    return fit(subject, SUBJECT_MAX)
 
 
 def message_line(message: Message, tz_name: str) -> str:
@@ -240,7 +241,7 @@ def _newest_within(texts: dict[str, str], lines: list[str]) -> str:
     """`lines` joined, or, when longer than the description holds, the newest of them under a line saying how many
     were left out (a message's continuation lines count with it, so no message is cut in half)."""
     text = "\n".join(lines)
-    if _utf16_len(text) <= DESCRIPTION_MAX:
+    if utf16_len(text) <= DESCRIPTION_MAX:
         return text
     groups: list[list[str]] = []
     for line in lines:
@@ -249,10 +250,10 @@ def _newest_within(texts: dict[str, str], lines: list[str]) -> str:
         else:
             groups.append([line])
     kept: list[str] = []
-    room = DESCRIPTION_MAX - _utf16_len(texts["omitted"].format(count=len(groups))) - 1
+    room = DESCRIPTION_MAX - utf16_len(texts["omitted"].format(count=len(groups))) - 1
     used = 0
     for group in reversed(groups):
-        size = _utf16_len("\n".join(group)) + 1
+        size = utf16_len("\n".join(group)) + 1
         if used + size > room:
             break
         kept[:0] = group
@@ -268,25 +269,6 @@ def _texts(locale: str | None) -> dict[str, str]:
     return _TEXTS.get(language, _TEXTS["en"])
 
 
-def _utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
-
-
-def _fit_start(text: str, limit: int) -> str:
-    """`text`'s start within `limit` UTF-16 code units, ending in "…" when cut; never a character cut in half."""
-    if _utf16_len(text) <= limit:
-        return text
-    kept: list[str] = []
-    used = 1
-    for char in text:
-        width = 2 if ord(char) > 0xFFFF else 1
-        if used + width > limit:
-            break
-        kept.append(char)
-        used += width
-    return "".join(kept) + "…"
-
-
 def _fit_end(text: str, limit: int) -> str:
     """`text`'s end within `limit` UTF-16 code units, starting with "…" when cut."""
-    return _fit_start(text[::-1], limit)[::-1]
+    return fit(text[::-1], limit)[::-1]

@@ -72,7 +72,7 @@ from panel.signin.models import UnreadableToken
 
 __all__ = ["BUSY_RETRY_S", "MARK_PROCESSED", "OWN_STORAGE_FAILURES", "UNEXPECTED_FAILURE_LIMIT", "Connection",
            "NeedsReview", "Retry", "choose_for", "connection_for", "failed_unexpectedly", "language_of", "log_call",
-           "relation_of", "retry_or_fail", "to_review"]
+           "recover_unsure_task", "relation_of", "retry_or_fail", "to_review"]
 
 log = logging.getLogger(__name__)
 
@@ -370,12 +370,7 @@ def _write(record: CallRecord, state: CallState, connection: Connection, setting
     """Exactly one completed Task: close the call's Task when one exists (or may), else create it."""
     client = connection.client
     language = task_language(settings, _user_language(connection, settings))
-    if record.task_id is None and record.task_unsure:
-        found = call_tasks.find_by_call_object(client, record.call_id)
-        if found is not None:
-            record.task_id = found.task_id
-        record.task_unsure = False
-        db.session.commit()
+    recover_unsure_task(record, client)
     who_id, what_id = relation_of(record)
     if record.task_id is not None:
         try:
@@ -434,6 +429,17 @@ def _new_owner(existing: call_tasks.CallTask, connection: Connection) -> str | N
     if not owner or not existing.owner_id or record_key(existing.owner_id) == record_key(owner):
         return None
     return owner
+
+
+def recover_unsure_task(record: CallRecord, client) -> None:
+    """A create whose answer was lost (`task_unsure`, written ahead of it): the Task it may have made is looked up by
+    its CallObject, so the next write updates it instead of creating a second one."""
+    if record.task_id is None and record.task_unsure:
+        found = call_tasks.find_by_call_object(client, record.call_id)
+        if found is not None:
+            record.task_id = found.task_id
+        record.task_unsure = False
+        db.session.commit()
 
 
 def _user_language(connection: Connection, settings: LoggingSettings) -> str | None:

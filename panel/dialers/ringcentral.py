@@ -307,7 +307,7 @@ def demo_delivery(kind: str, call: DemoCall, *, secret: str, url: str,
         "event": "/restapi/v1.0/account/100000001/telephony/sessions",
         "timestamp": stamp, "subscriptionId": "demo-subscription", "ownerId": "100000001",
         "body": {
-            "sequence": sequence, "telephonySessionId": f"s-{call.call_id}", "eventTime": stamp,
+            "sequence": sequence, "telephonySessionId": call.call_id, "eventTime": stamp,
             "parties": [{
                 "accountId": "100000001", "extensionId": call.agent_email, "id": f"p-{call.call_id}-1",
                 "direction": "Outbound" if outbound else "Inbound",

@@ -76,6 +76,7 @@ def follow_a_call_to_its_logged_task(live, new_browser, configuration: str) -> N
 
     task = sf.query(f"SELECT Id, Subject FROM Task WHERE CallObject = '{call_id}'")["records"][0]
     assert outcome.get_attribute("data-task-id") == task["Id"] == task_id
+    assert task["Subject"] == "Asked for a quote"  # what the agent typed during the call, not the call's template
     link = outcome.find_element(By.CSS_SELECTOR, "a.outcome-task")
     assert link.text == task["Subject"]
     assert link.get_attribute("href") == f"{live.panel_origin}/localorg/lightning/r/Task/{task_id}/view"

@@ -8,16 +8,35 @@
  * - `connect.contact(callback)`; `contact.onConnecting` (a contact comes in, before it is accepted),
  *   `contact.onConnected`, `contact.onEnded`; `contact.getContactId()`, `contact.getInitialContactId()` (the contact
  *   a transfer started from, none otherwise); `contact.isInbound()`; `contact.getActiveInitialConnection()` and
- *   `connection.getEndpoint().phoneNumber`; `contact.getType()` with `connect.ContactType.VOICE`.
+ *   `connection.getEndpoint().phoneNumber`; `contact.getType()`: `connect.ContactType.VOICE` ("normal incoming and
+ *   outgoing voice calls") and `QUEUE_CALLBACK` ("special outbound voice calls which are routed to agents before
+ *   being placed"; its `onConnecting` fires once the agent has accepted it) are calls — the server-side adapter logs
+ *   a callback as an outbound call (initiationMethod CALLBACK) — chat, task and email contacts are not.
  * - `connect.agent(callback)`; `agent.connect(connect.Endpoint.byPhoneNumber(number), {success, failure})` dials.
  * The server-side adapter files a call under `connect:<initialContactId or contactId>` (panel/dialers/connect.py):
  * the same id here. Streams speaks to the CCP frame itself (its own protocol); the page's CSP frame-src is the
- * instance's origin only.
+ * instance's origin only. This script handles no postMessage: Streams' page-side API is callbacks.
+ * Tested against a stand-in of that documented API (tests/browser/test_softphone_connect.py,
+ * tests/browser/standins/connect-streams.js), not against a real CCP.
  */
 (function () {
   "use strict";
 
   var agent = null;
+
+  function typeOf(contact) {
+    return contact.getType ? contact.getType() : null;
+  }
+
+  function isCallback(contact) {
+    var types = window.connect.ContactType;
+    return !!types && typeOf(contact) === types.QUEUE_CALLBACK;
+  }
+
+  function isCall(contact) {
+    var types = window.connect.ContactType;
+    return !types || typeOf(contact) === types.VOICE || isCallback(contact);
+  }
 
   function callOf(contact) {
     var connection = contact.getActiveInitialConnection && contact.getActiveInitialConnection();
@@ -25,7 +44,7 @@
     return {
       id: (contact.getInitialContactId && contact.getInitialContactId()) || contact.getContactId(),
       phone: endpoint ? endpoint.phoneNumber : "",
-      direction: contact.isInbound && contact.isInbound() ? "inbound" : "outbound"
+      direction: !isCallback(contact) && contact.isInbound && contact.isInbound() ? "inbound" : "outbound"
     };
   }
 
@@ -39,10 +58,16 @@
       });
       connect.agent(function (found) { agent = found; });
       connect.contact(function (contact) {
-        if (connect.ContactType && contact.getType && contact.getType() !== connect.ContactType.VOICE) { return; }
+        if (!isCall(contact)) { return; }
         var call = callOf(contact);   // the number is read while the connection is still active
-        contact.onConnecting(function () { call = callOf(contact); host.call(call.id, call.phone, call.direction, "ringing"); });
-        contact.onConnected(function () { host.call(call.id, call.phone || callOf(contact).phone, call.direction, "answered"); });
+        contact.onConnecting(function () {
+          var now = callOf(contact);
+          call = { id: now.id, phone: now.phone || call.phone, direction: now.direction };
+          host.call(call.id, call.phone, call.direction, "ringing");
+        });
+        contact.onConnected(function () {
+          host.call(call.id, call.phone || callOf(contact).phone, call.direction, "answered");
+        });
         contact.onEnded(function () { host.call(call.id, call.phone, call.direction, "ended"); });
       });
     },
