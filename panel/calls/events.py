@@ -220,6 +220,8 @@ def _event(data: Any, *, arrived_at: datetime | None, stored: bool = False) -> C
     }
     if not message and fields["call_id"].startswith("sms:"):
         raise EventError("call_id must not start with sms: (the panel names text conversations so)", "call_id")
+    if (fields["leg_id"] or "").startswith("sms:"):
+        raise EventError("leg_id must not start with sms: (the panel names text conversations so)", "leg_id")
     if event_type == "call.ended":
         fields.update(
             answered=_boolean(data, "answered"),

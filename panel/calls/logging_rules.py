@@ -53,6 +53,7 @@ from panel.salesforce.task_statuses import StatusPreference
 
 __all__ = [
     "DESCRIPTION_MAX",
+    "SUBJECT_MAX",
     "SUBJECT_PLACEHOLDERS",
     "LoggingSettings",
     "TemplateError",

@@ -23,8 +23,9 @@ from datetime import datetime
 
 from panel.callers import lookup
 from panel.calls import jobs, pipeline
-from panel.calls.ledger import PERSON_LEASE_WAIT_S, CallRecord, call_lease, may_act_on_call, touch, utcnow
-from panel.calls.logging_rules import LoggingSettings, activity_date, call_subject, notes_subject, stamped_note
+from panel.calls.ledger import PERSON_LEASE_WAIT_S, call_lease, may_act_on_call, touch, utcnow
+from panel.calls.logging_rules import (SUBJECT_MAX, LoggingSettings, activity_date, call_subject, fit, notes_subject,
+                                       stamped_note)
 from panel.calls.state import CallState
 from panel.extensions import db
 from panel.salesforce import call_tasks
@@ -58,23 +59,17 @@ def add_call_note(client, settings: LoggingSettings, *, agent, call_id: str, who
         record.agent_email = record.agent_email or email
         if who_id or what_id:
             record.note_who_id, record.note_what_id = who_id, what_id
-        if typed:
-            record.agent_subject = typed
         touch(record, moment)
         db.session.commit()
         state = record.call_state()
 
-        if record.task_id is None and record.task_unsure:
-            found = call_tasks.find_by_call_object(client, call_id)
-            if found is not None:
-                record.task_id, record.task_unsure = found.task_id, False
-                db.session.commit()
-        written = _typed_subject(client, agent, settings, record, state) if typed else None
+        pipeline.recover_unsure_task(record, client)
+        written = _typed_subject(client, agent, settings, typed, state) if typed else None
         if record.task_id is not None:
             try:
                 call_tasks.append_note(client, record.task_id, note, subject=written)
-                if written:
-                    record.task_subject = written
+                if written:  # kept only once Salesforce took it: a refused note leaves the call's subject alone
+                    record.agent_subject, record.task_subject = typed, written
                     db.session.commit()
                 return record.task_id
             except call_tasks.TaskGone:
@@ -91,6 +86,7 @@ def add_call_note(client, settings: LoggingSettings, *, agent, call_id: str, who
             statuses=settings.task_statuses, external_id_field=settings.external_id_field)
         record.task_id, record.task_unsure, record.task_closed = task_id, False, False
         record.task_subject = written or record.task_subject
+        record.agent_subject = typed or record.agent_subject
         reopen = record.status in ("skipped", "needs_review", "failed") or (
             state is not None and state.end is not None and record.status != "logged")
         if record.status == "skipped":
@@ -101,12 +97,12 @@ def add_call_note(client, settings: LoggingSettings, *, agent, call_id: str, who
     return task_id
 
 
-def _typed_subject(client, agent, settings: LoggingSettings, record: CallRecord, state: CallState | None) -> str:
+def _typed_subject(client, agent, settings: LoggingSettings, typed: str, state: CallState | None) -> str:
     """The subject a note with a typed subject writes: as typed while the call goes on (its end fills the template
-    in), as the call's end writes it once the call has ended (`call_subject`)."""
+    in), cut to what Salesforce holds; as the call's end writes it once the call has ended (`call_subject`)."""
     if state is None or state.end is None:
-        return record.agent_subject or ""
-    return call_subject(state, _task_language(client, agent, settings), settings, record.agent_subject)
+        return fit(typed, SUBJECT_MAX)
+    return call_subject(state, _task_language(client, agent, settings), settings, typed)
 
 
 def _task_language(client, agent, settings: LoggingSettings) -> str:

@@ -204,13 +204,25 @@ class CallState:
 
     @property
     def end(self) -> EndFacts | None:
-        """The interaction's end once every leg has ended (None before, and for a call with facts only)."""
-        if not self.legs or any(leg.end is None for leg in self.legs):
+        """The interaction's end once every leg has ended (None before, and for a call with facts only).
+
+        A leg that only rang, and rang before another leg was answered, does not hold the call open once the
+        answered legs have ended: the other members of a ring group stop ringing when one answers, and the dialer
+        may never report their legs' end. A leg that started ringing after the answer (a transfer's next agent)
+        does hold it open."""
+        if not self.legs:
             return None
-        ends = sorted((leg.end for leg in self.legs), key=lambda end: (end.ended_at, end.event_id), reverse=True)
+        ended = [leg for leg in self.legs if leg.end is not None]
+        still_open = [leg for leg in self.legs if leg.end is None]
+        if still_open:
+            answered_at = [leg.answered_at for leg in ended if leg.answered_at is not None]
+            if not answered_at or any(leg.answered or leg.ringing_at is None or leg.ringing_at > max(answered_at)
+                                      for leg in still_open):
+                return None
+        ends = sorted((leg.end for leg in ended), key=lambda end: (end.ended_at, end.event_id), reverse=True)
         last = ends[0]
         if len(ends) == 1:
-            leg = next(iter(self.legs))
+            leg = ended[0]
             if last.duration_seconds == 0 and leg.answered_at is not None and leg.answered_at < last.ended_at:
                 # The dialer reported no talk time (RingCentral never does) but the call was seen answered: the
                 # time from the answer to the end is its talk time.

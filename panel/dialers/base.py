@@ -137,5 +137,8 @@ def constant_time_equal(expected: str | bytes, given: str | bytes | None) -> boo
     if given is None:
         return False
     a = expected.encode() if isinstance(expected, str) else expected
-    b = given.encode("utf-8", "surrogateescape") if isinstance(given, str) else given
+    try:
+        b = given.encode("utf-8") if isinstance(given, str) else given
+    except UnicodeEncodeError:  # a lone surrogate: no secret-derived value holds one
+        return False
     return hmac.compare_digest(a, b)

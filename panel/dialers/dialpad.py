@@ -122,7 +122,7 @@ def _verified_payload(delivery: Delivery, config: AdapterConfig) -> dict:
     try:
         header = json.loads(_unb64(header_b64))
         signature = _unb64(signature_b64)
-    except (ValueError, binascii.Error):
+    except (ValueError, binascii.Error, RecursionError):
         raise Refused("the JWT is malformed") from None
     if not isinstance(header, dict) or header.get("alg") != "HS256":
         raise Refused("the JWT must be signed HS256")

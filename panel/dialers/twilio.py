@@ -199,7 +199,8 @@ def _parties(form: Mapping[str, str], config: AdapterConfig) -> tuple[str, str, 
     kind = form.get("Direction", "").strip().lower()
     if kind == "inbound":
         return "inbound", sender, (receiver,)
-    if kind == "outbound-dial" and receiver and config.agent(receiver)[1] is None:
+    if kind == "outbound-dial" and receiver:
+        # a <Dial> leg to the agent: `From` is the caller (Twilio's default caller ID), never the agent
         return "inbound", sender, (receiver,)
     return "outbound", receiver, (sender,)
 

@@ -111,17 +111,20 @@ def _verify(delivery: Delivery, secret: str) -> None:
 
 
 def _fresh(delivery: Delivery, envelope: Mapping[str, Any], config: AdapterConfig) -> None:
-    """Version 2 subscriptions: the signed body's `comciscotimestamp` equals the header and is recent."""
+    """Version 2 subscriptions: the signed body's `comciscotimestamp` is recent (a captured delivery cannot be
+    replayed by dropping the unsigned header), and equals the header when the header is sent."""
     header = delivery.header(TIMESTAMP_HEADER)
-    if header is None:
-        return
     signed = envelope.get("comciscotimestamp")
-    if str(signed).strip() != header.strip():
+    if signed is None:
+        if header is not None:
+            raise Refused(f"the {TIMESTAMP_HEADER} header does not match the body's comciscotimestamp")
+        return
+    if header is not None and str(signed).strip() != header.strip():
         raise Refused(f"the {TIMESTAMP_HEADER} header does not match the body's comciscotimestamp")
     try:
-        sent = from_epoch_ms(header.strip(), TIMESTAMP_HEADER)
+        sent = from_epoch_ms(signed if isinstance(signed, (int, float)) else str(signed).strip(), "comciscotimestamp")
     except EventError:
-        raise Refused(f"the {TIMESTAMP_HEADER} header is not a time") from None
+        raise Refused("the body's comciscotimestamp is not a time") from None
     if abs(config.now() - sent) > MAX_AGE:
         raise Refused("the delivery is older than 5 minutes (or from the future)")
 

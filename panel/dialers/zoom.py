@@ -134,9 +134,12 @@ def _verify(delivery: Delivery, config: AdapterConfig) -> None:
     given = delivery.header(SIGNATURE_HEADER)
     if not timestamp or not given:
         raise Refused("x-zm-signature and x-zm-request-timestamp are required")
-    if not timestamp.isdigit() or len(timestamp) > 12:
+    if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 11:
         raise Refused("x-zm-request-timestamp must be epoch seconds")
-    signed_at = datetime.fromtimestamp(int(timestamp), tz=timezone.utc)
+    try:
+        signed_at = datetime.fromtimestamp(int(timestamp), tz=timezone.utc)
+    except (ValueError, OverflowError, OSError):
+        raise Refused("x-zm-request-timestamp must be epoch seconds") from None
     if abs(config.now() - signed_at) > MAX_SKEW:
         raise Refused("the delivery is more than five minutes old (or ahead of the panel's clock)")
     secrets = config.secret_values(SECRET, *SECRETS)
@@ -170,8 +173,11 @@ def _call_event(event: str, obj: dict, config: AdapterConfig) -> CallEvent:
             started = iso_moment(obj.get("answer_start_time"), "payload.object.answer_start_time")
             duration = max(0, min(86_400, int((occurred_at - started).total_seconds())))
         fields = {"answered": answered, "duration_seconds": duration}
-    call_id, leg_id = _call_ids(vendor_call)
+    call_id, transfer_leg = _call_ids(vendor_call)
     user = identity(agent.get("user_id")) or identity(agent.get("extension_number")) or ""
+    # Each agent the call rings is a leg of its own: a ring group's member who missed it ends only their leg, not
+    # the call another member answered.
+    leg_id = namespaced(NAME, f"{vendor_call}:{user}") if user else transfer_leg
     return CallEvent(
         event_id=_event_id(event, vendor_call, user, occurred_at.isoformat()), type=kind, call_id=call_id,
         direction=direction, agent_email=email, agent_ref=ref, occurred_at=occurred_at,

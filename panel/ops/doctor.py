@@ -39,6 +39,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from panel import config as panel_config
 from panel.calls.ledger import CallRecord, ReviewItem, StoredEvent
 from panel.extensions import db
+from panel.logs import redact
 from panel.salesforce import queries
 from panel.salesforce.client import integration_client
 from panel.salesforce.errors import NotFound, ReconnectRequired, SalesforceError, SalesforceUnavailable
@@ -191,7 +192,8 @@ def unknown_agents(now: datetime | None = None) -> list[str]:
         ReviewItem, ReviewItem.call_id == CallRecord.call_id).where(
         ReviewItem.reason == "agent", ReviewItem.resolved_at.is_(None), CallRecord.agent_email.is_not(None),
         CallRecord.agent_email != "")).scalars()
-    found = sorted({value for value in (*refs, *emails) if value})
+    # An identity can be a number (a Twilio agent's mobile): shown masked, as every log line is.
+    found = sorted({redact(value) for value in (*refs, *emails) if value})
     db.session.rollback()
     return found
 

@@ -10,8 +10,9 @@ the call is final. One indexed read of the row and, while the call waits for a r
 usually logs the call within one), then every two while the job is at work, just after the job's next attempt while
 it retries Salesforce (every 2 to 30 s, following its backoff), rarely while a reviewer decides (that takes minutes
 to days, yet the panel should follow it while it is still on screen), never once the call is final (logged or not
-logged). A call the dialer never reported stops being asked after `UNREPORTED_POLLS` (about two minutes), and a
-panel left open stops after `MAX_POLLS`, showing what it last knew.
+logged). A call the dialer never reported stops being asked after `UNREPORTED_POLLS` (about two minutes); one whose
+end the dialer has not reported by then says so and is asked about every `REVIEW_POLL_S`; a panel left open stops
+after `MAX_POLLS`, showing what it last knew.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ UNREPORTED_POLLS = 62  # the dialer's events never came: stop asking after about
 RETRY_POLL_MAX_S = 30  # while retrying: just after the job's next attempt, at most this long apart
 MAX_POLLS = 240        # a panel left open stops asking after this many (an hour or more)
 # The kinds `kind` takes; the template words each.
-KINDS = ("pending", "logged", "review", "retrying", "not_logged", "unreported")
+KINDS = ("pending", "logged", "review", "retrying", "not_logged", "unreported", "awaiting_end")
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,10 @@ def _outcome(call_id: str, polls: int, now: datetime) -> CallOutcome:
     if record.first_failure_at is not None:
         return CallOutcome(call_id, "retrying", since=as_utc(record.first_failure_at),
                            poll_after_s=_after_next_attempt(record, now))
+    if record.ended_at is None and polls >= UNREPORTED_POLLS:
+        # The page saw the call end, the dialer's server has not said so (yet): logged when it does, or when the
+        # call times out (PANEL_CALL_TIMEOUT_S). Asked about now and then, as a call waiting for a reviewer.
+        return CallOutcome(call_id, "awaiting_end", poll_after_s=REVIEW_POLL_S)
     return CallOutcome(call_id, "pending", poll_after_s=soon)
 
 

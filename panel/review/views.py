@@ -146,7 +146,10 @@ def _out_of_band() -> str:
     """The page's parts a decision changes, each its own template swapped in out of band: the waiting count, the
     filters' counts (the filter the page shows, from htmx's `HX-Current-URL`, stays current) and the decisions."""
     counts = queue.open_review_counts()
-    page = parse_qs(urlsplit(request.headers.get("HX-Current-URL") or "").query)
+    try:
+        page = parse_qs(urlsplit(request.headers.get("HX-Current-URL") or "").query)
+    except ValueError:  # not a URL (the header is the browser's to send): no filter chosen
+        page = {}
     chosen = [reason for reason in dict.fromkeys(page.get("reason", [])) if reason in REASONS]
     return "".join((
         render_template("partials/review_count.html", waiting=sum(counts.values()), out_of_band=True),

@@ -82,9 +82,19 @@ class Softphone:
     origin: str  # the embed URL's origin: frame-src, and the only peer of postMessage
 
 
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
 def origin_of(url: str) -> str:
+    """The origin as a browser serializes it (`event.origin`): lower-case scheme and host, the host in its ASCII
+    (IDNA) form, the port only when it is not the scheme's default."""
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc.lower()}"
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").encode("idna").decode("ascii").lower()
+    if ":" in host:  # an IPv6 literal
+        host = f"[{host}]"
+    port = parts.port
+    return f"{scheme}://{host}" + (f":{port}" if port is not None and port != _DEFAULT_PORTS.get(scheme) else "")
 
 
 def _is_loopback(host: str) -> bool:
@@ -108,6 +118,10 @@ def _checked_url(name: str, value: str) -> str:
         parts.port  # noqa: B018  (a bad port raises)
     except ValueError:
         raise SoftphoneConfigError(f"{name} has a port that is not a number: {value!r}") from None
+    try:
+        origin_of(value)
+    except UnicodeError:
+        raise SoftphoneConfigError(f"{name} has a host name that is not valid: {value!r}") from None
     return value
 
 

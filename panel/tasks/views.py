@@ -67,8 +67,11 @@ def _active_call(source: Mapping, name: str = "call_id") -> str | None:
     """The call on now: the `call_id` parameter (`active_call_id` in forms), else the one in the panel's URL."""
     call_id = (source.get(name) or "").strip()
     if not call_id and name not in source:
-        page = request.headers.get("HX-Current-URL") or ""
-        call_id = (parse_qs(urlsplit(page).query).get("call_id") or [""])[0].strip()
+        try:
+            page = parse_qs(urlsplit(request.headers.get("HX-Current-URL") or "").query)
+        except ValueError:  # not a URL (the header is the browser's to send): no call named there
+            page = {}
+        call_id = (page.get("call_id") or [""])[0].strip()
     problem = identifier_problem(name, call_id)
     if problem:
         raise BadInput(name, problem)

@@ -186,10 +186,15 @@
         useToken(session.token, session.expires_in);   // no cookie: the token in memory, on every request
         remember(null, session.csrf_token);
         document.documentElement.setAttribute("data-session", "token");
-        window.htmx.ajax("GET", nextPage(), { target: "body", swap: "innerHTML" }).then(function () {
+        // The whole panel page first (an htmx request for a pop URL answers only the pop, which would leave the
+        // page without its call status and outcome), then the pop it was asked for.
+        var next = nextPage();
+        var popUrl = next.split("?")[0] === "/panel" && next.indexOf("?") !== -1 ? next : null;
+        window.htmx.ajax("GET", popUrl ? "/panel" : next, { target: "body", swap: "innerHTML" }).then(function () {
           remember(null, session.csrf_token);
           announceReady();
           if (pendingCall) { var call = pendingCall; pendingCall = null; showCall(call); }
+          else if (popUrl) { window.htmx.ajax("GET", popUrl, { target: "#pop", swap: "outerHTML" }); }
         });
       });
     }).catch(function () { setSignInStatus("failed"); });

@@ -24,13 +24,17 @@
     var card = document.getElementById("card");
     var lists = document.getElementById("task-lists");
     if (!card || !lists || !card.getAttribute("data-lists-url") || !window.htmx) { return; }
+    // A Task being edited in place keeps its lists as they are (what is typed there would be lost).
+    if (document.querySelector("#task-lists details.task-edit[open]")) { return; }
     var openForm = document.querySelector("form#task-form");
+    var focused = openForm && openForm.contains(document.activeElement) ? document.activeElement : null;
     window.htmx.ajax("GET", card.getAttribute("data-lists-url"), { target: "#task-lists", swap: "outerHTML" })
       .then(function () {
         var folded = document.getElementById("task-form");
         if (openForm && folded && folded !== openForm && folded.tagName !== "FORM") {
           folded.replaceWith(openForm);
           window.htmx.process(openForm);
+          if (focused) { focused.focus({ preventScroll: true }); }  // the agent types on
         }
         var refreshed = document.getElementById("task-lists");
         if (refreshed) { refreshed.setAttribute("data-refreshed-for", outcome.getAttribute("data-call-id") || ""); }

@@ -159,6 +159,15 @@ def test_on_answer_the_caller_stays_in_view_and_the_note_field_has_the_focus(liv
     wait_for(driver, lambda d: d.find_element(By.CSS_SELECTOR, "#card .caller-elapsed").text.startswith("0:0"))
     assert driver.execute_script("return document.documentElement.scrollWidth") <= \
         driver.execute_script("return window.innerWidth")
+    # a note saved during the call folds the form away; the call is still on, so the caller stays in view
+    form = element(driver, "form#task-form")
+    form.find_element(By.NAME, "subject").send_keys("Asked for a quote")
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait_for(driver, lambda d: not d.find_elements(By.CSS_SELECTOR, "form#task-form"))
+    driver.execute_script("window.scrollTo(0, document.documentElement.scrollHeight)")
+    assert driver.execute_script("return getComputedStyle(arguments[0]).position",
+                                 element(driver, "#card > .card-header")) == "sticky"
+    assert in_view("#card > .card-header .card-name")
 
 
 def test_the_demo_buttons_look_disabled_while_they_are(live, new_browser):

@@ -157,6 +157,27 @@ def test_where_the_frame_gets_no_cookie_at_all_the_in_memory_token_carries_the_s
     assert eventually(lambda: sf.query(query)["records"], timeout=10), "the note did not reach Salesforce"
 
 
+def test_with_the_token_a_call_that_rang_before_sign_in_is_followed_to_its_logged_task(live, new_browser):
+    """Signed out, the panel keeps the call that rings; signing in (token mode) brings the whole page, the call's
+    pop and, after hang-up, where the call went."""
+    from panel_browser import press_sign_in_and_use_the_popup, sign_in_on_the_demo_page
+
+    driver = new_browser(no_cookies_in_frame=True)
+    driver.get(live.demo_url)
+    sign_in_on_the_demo_page(driver)
+    element(driver, f'.demo-caller[data-phone="{YAMADA_LANDLINE}"]').click()
+    press_sign_in_and_use_the_popup(driver)
+    in_panel(driver)
+    assert driver.execute_script("return document.documentElement.getAttribute('data-session')") == "token"
+    assert element(driver, "#card").get_attribute("data-record-id") == IDS["contact.yamada_taro"]
+    element(driver, "#call-status")  # the page around the pop, not the pop alone
+    in_demo(driver)
+    element(driver, "#demo-answer").click()
+    element(driver, "#demo-hangup").click()
+    in_panel(driver)
+    element(driver, '#call-outcome[data-outcome="logged"]', timeout=15)
+
+
 def test_a_revoked_grant_asks_to_reconnect_inside_the_panel_and_the_call_comes_back(live, new_browser, noise):
     import requests
 

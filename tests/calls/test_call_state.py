@@ -296,3 +296,22 @@ def test_resuming_an_interaction_from_a_stored_state_gives_the_same_result(data,
     split = data.draw(st.integers(min_value=1, max_value=len(events)))
     halfway = CallState.from_json(fold(shuffled[:split]).as_json())
     assert fold(shuffled[split:], halfway) == fold(events)
+
+
+# -- a leg that only rang ----------------------------------------------------------------------------------------------
+
+def _leg(event_id: str, type_: str, seconds: int, leg: str, **end) -> CallEvent:
+    return event(event_id, type_, T0 + timedelta(seconds=seconds), leg_id=leg, **end)
+
+
+def test_a_ring_group_member_who_only_rang_does_not_hold_the_answered_call_open():
+    """Rung at the same time as the member who answered, never told the call ended: not waited for."""
+    state = fold([_leg("a1", "call.ringing", 0, "leg-a"), _leg("b1", "call.ringing", 0, "leg-b"),
+                  _leg("b2", "call.answered", 5, "leg-b"), _leg("b3", "call.ended", 85, "leg-b", duration_seconds=80)])
+    assert (state.status, state.duration_seconds, state.answered) == ("ended", 80, True)
+
+
+def test_a_transfers_next_agent_ringing_after_the_answer_holds_the_call_open():
+    state = fold([_leg("a1", "call.ringing", 0, "leg-a"), _leg("a2", "call.answered", 5, "leg-a"),
+                  _leg("a3", "call.ended", 60, "leg-a", duration_seconds=55), _leg("b1", "call.ringing", 61, "leg-b")])
+    assert state.status == "answered" and state.end is None

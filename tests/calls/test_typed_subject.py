@@ -207,3 +207,29 @@ def test_a_reviewers_retry_keeps_the_typed_subject(app, signed_in_client, localo
     run_queued(app)
     task = the_task(sf, dialer.call_id)
     assert (task["Subject"], task["IsClosed"], task["CallDurationInSeconds"]) == ("請求書の再発行", True, 95)
+
+
+def test_a_subject_typed_with_a_note_salesforce_did_not_take_is_not_kept(app, signed_in_client, localorg, sf):
+    """The form said the note failed: the call's end does not write its subject either."""
+    dialer = answered_call(app, signed_in_client, "call-typed-failed")
+    saved(note(signed_in_client, "call-typed-failed", "", "最初のメモ"))
+    localorg.admin("faults", error_rate=1, error_status=503)
+    try:
+        failed = note(signed_in_client, "call-typed-failed", "取り消したい件名", "届かないメモ")
+    finally:
+        localorg.admin("faults", error_rate=0)
+    assert failed.status_code >= 400
+    dialer.send(dialer.ended(duration=95))
+    run_queued(app)
+    logged = the_task(sf, "call-typed-failed")
+    assert logged["IsClosed"] and logged["Subject"] != "取り消したい件名"
+    assert call_record(app, "call-typed-failed").agent_subject is None
+
+
+def test_a_long_subject_typed_during_a_call_is_cut_to_what_salesforce_holds(app, signed_in_client, sf):
+    answered_call(app, signed_in_client, "call-typed-long")
+    typed = "📞" * 200  # 400 UTF-16 code units, as Salesforce counts a Subject's 255
+    response = note(signed_in_client, "call-typed-long", typed, "メモ")
+    saved(response)
+    subject = the_task(sf, "call-typed-long")["Subject"]
+    assert subject.startswith("📞") and len(subject.encode("utf-16-le")) // 2 <= 255

@@ -27,6 +27,8 @@ from panel.dialers import registry
 from panel.dialers.base import DemoCall
 
 URL = "http://localhost/webhooks/"
+# Values inside the body that verification reads (a signed time): changed, the delivery may be refused (401).
+SIGNED_TIME = {"webex": {("comciscotimestamp",)}}
 
 
 def _b64url(raw: bytes) -> str:
@@ -154,7 +156,7 @@ def test_a_genuine_delivery_with_any_value_changed_is_answered_200_or_400(app, c
         answer = deliver(client, dialer, changed, content_type)
         unsigned = isinstance(value, str) and any("\ud800" <= char <= "\udfff" for char in value) \
             and isinstance(document, list)  # (a form that cannot be signed: refused as unsigned)
-        expected = (400, 401) if unsigned else (200, 400)
+        expected = (400, 401) if unsigned else (200, 400, 401) if place in SIGNED_TIME.get(dialer, ()) else (200, 400)
         assert answer.status_code in expected, (place, value, answer.status_code, answer.get_data(as_text=True))
 
     check()

@@ -81,6 +81,13 @@ def test_a_stale_delivery_is_refused():
         receive(event("task:ended"), now=NOW + timedelta(minutes=6))
 
 
+def test_a_stale_delivery_replayed_without_its_timestamp_header_is_refused():
+    """The header is not signed, the body's comciscotimestamp is: dropping the header does not make an old
+    delivery new."""
+    with pytest.raises(Refused):
+        receive(event("task:ended"), now=NOW + timedelta(minutes=6), timestamp=None)
+
+
 def test_a_timestamp_header_that_differs_from_the_signed_body_is_refused():
     with pytest.raises(Refused):
         receive(event("task:ended"), timestamp=STAMP + 1)

@@ -75,7 +75,7 @@ def at(minute: int, second: int = 0) -> datetime:
 def test_a_genuine_ringing_delivery_is_read_as_the_call_ringing_for_the_agent():
     [event] = receive(inbound("phone.callee_ringing"))
     assert (event.type, event.call_id, event.leg_id, event.direction) == (
-        "call.ringing", "zoom:7285531463958810000", None, "inbound")
+        "call.ringing", "zoom:7285531463958810000", "zoom:7285531463958810000:KdYKjnimT4KPd8FFgQt9FQ", "inbound")
     assert (event.agent_email, event.agent_ref, event.external_number) == ("agent@example.com", None, "+81312345678")
     assert event.occurred_at == at(15) and event.internal is False
     assert event.event_id.startswith("zoom:phone.callee_ringing:7285531463958810000:")
@@ -188,7 +188,8 @@ def test_a_call_between_two_extensions_is_internal():
 def test_a_directly_transferred_leg_belongs_to_the_original_call():
     [event] = receive(inbound("phone.callee_answered", call_id="7285531463958810000_1",
                               answer_start_time="2026-11-22T01:16:00Z"))
-    assert (event.call_id, event.leg_id) == ("zoom:7285531463958810000", "zoom:7285531463958810000_1")
+    assert (event.call_id, event.leg_id) == ("zoom:7285531463958810000",
+                                             "zoom:7285531463958810000_1:KdYKjnimT4KPd8FFgQt9FQ")
 
 
 # -- facts --------------------------------------------------------------------------------------------------------------------

@@ -183,6 +183,24 @@ def test_a_directly_transferred_call_is_one_task_owned_by_the_agent_who_took_it_
     assert task["OwnerId"] == USER_IDS["agent2"]
 
 
+def test_a_ring_group_members_missed_ring_does_not_end_the_call_another_member_answered(app, agent, sf):
+    """Zoom rings every member of a call queue or ring group under one call_id: the member who did not answer gets
+    `callee_missed` (or rejects) while another talks. That ends their ring only; the call is the answering member's,
+    and it is logged when they hang up, answered, with their talk time."""
+    taken = ZoomCall(agent, "7285531463958870007", user=SECOND_USER, extension=1002)
+    missed = ZoomCall(agent, "7285531463958870007")
+    missed.start = taken.start
+    taken.send(missed.ringing(), taken.ringing(), taken.answered(), missed.missed())
+    run_queued(app)
+    settled(app, "zoom:7285531463958870007", after=LATER)
+    assert call_tasks(sf, "zoom:7285531463958870007") == []  # still on: nothing logged yet
+    taken.send(taken.ended(talk_s=80))
+    run_queued(app)
+    settled(app, "zoom:7285531463958870007", after=LATER)
+    task = logged_once(sf, "zoom:7285531463958870007")
+    assert (task["OwnerId"], task["CallDurationInSeconds"]) == (USER_IDS["agent2"], 80)
+
+
 @pytest.mark.parametrize("when", ["before", "after"])
 def test_a_recording_before_or_after_the_end_lands_in_the_one_task(app, agent, sf, when):
     call = ZoomCall(agent, f"72855314639588700{7 if when == 'before' else 8}")

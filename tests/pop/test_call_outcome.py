@@ -166,6 +166,16 @@ def test_a_call_the_dialer_never_reported_stops_being_asked_after_a_while(signed
     assert fragment.get("data-outcome") == "unreported" and not polls_again(fragment)
 
 
+def test_a_call_whose_end_the_dialer_never_reported_says_so_and_keeps_asking_slowly(app, signed_in_client):
+    dialer = Dialer(signed_in_client, "outcome-no-end", number=YAMADA)
+    dialer.send(dialer.ringing(), dialer.answered())
+    run_call(app, "outcome-no-end")
+
+    _, fragment = status(signed_in_client, "outcome-no-end", n=outcome.UNREPORTED_POLLS)
+    assert fragment.get("data-outcome") == "awaiting_end" and polls_again(fragment)
+    assert "has not reported the end of this call" in text(fragment)
+
+
 @pytest.mark.parametrize("username", ["agent2@example.com", "reviewer@example.com"])
 def test_another_agent_or_a_reviewer_learns_nothing_about_the_call(app, client, localorg, sf, username):
     dialer = Dialer(client, "outcome-not-theirs", number=YAMADA)

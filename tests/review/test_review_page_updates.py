@@ -101,6 +101,17 @@ def test_a_dismissal_on_the_unfiltered_page_updates_all_and_its_reason(app, clie
     assert 'data-call-id="call-oob-dismissed"' in fragment(response.text, "review-history")
 
 
+def test_a_current_url_that_is_not_a_url_still_updates_the_page(app, client, reviewer):
+    """HX-Current-URL is the browser's to send: one that does not parse is no filter, not a 500 after the
+    decision was saved."""
+    waiting_call(app, client, "call-oob-odd-url", NOBODYS)
+    page = reviewer.get("/review").text
+    response = reviewer.post(f"/review/items/{item_id(page, 'call-oob-odd-url')}/dismiss",
+                             data={"csrf_token": token(page)}, headers={**HX, "HX-Current-URL": "http://["})
+    assert response.status_code == 200
+    assert re.search(r'data-filter="all"[^>]*aria-current="page"', fragment(response.text, "review-filters"))
+
+
 def test_a_decision_without_htmx_goes_back_to_the_page(app, client, reviewer):
     waiting_call(app, client, "call-no-htmx", NOBODYS)
     page = reviewer.get("/review").text

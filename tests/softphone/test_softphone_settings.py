@@ -45,6 +45,18 @@ def test_zoom_takes_the_url_zoom_gives_and_its_origin():
     assert (phone.embed_url, phone.origin) == (url, "https://applications.zoom.us")
 
 
+@pytest.mark.parametrize("url, origin", [
+    ("https://applications.zoom.us:443/integration/phone/embeddablephone/home", "https://applications.zoom.us"),
+    ("https://Applications.ZOOM.us/x", "https://applications.zoom.us"),
+    ("https://phone.example.com:8443/x", "https://phone.example.com:8443"),
+    ("https://電話.example.jp/x", "https://xn--722ax0w.example.jp"),
+])
+def test_the_origin_is_the_one_the_browser_reports_for_the_phones_messages(url, origin):
+    """postMessage's event.origin drops a default port and carries the ASCII form of the host: the page compares
+    the phone's messages with it."""
+    assert softphone(config(PANEL_SOFTPHONE_ZOOM_URL=url), "zoom").origin == origin
+
+
 def test_configured_lists_the_phones_that_are_on_in_a_fixed_order():
     found = configured(config(PANEL_SOFTPHONE_AIRCALL=True, PANEL_SOFTPHONE_RINGCENTRAL_CLIENT_ID="id"))
     assert [phone.dialer for phone in found] == ["ringcentral", "aircall"]
