@@ -20,12 +20,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, TypeVar
 
-from flask import Flask, Response, current_app, render_template, request
+from flask import Flask, Response, current_app, jsonify, render_template, request
 
 from panel.salesforce.errors import SalesforceRequestError, SalesforceUnavailable
 
-__all__ = ["SALESFORCE_FAILURES", "BadInput", "Refusal", "app_settings", "bad_input_handler", "field_errors",
-           "forget_settings", "is_htmx", "page_or_fragment", "refusal", "render"]
+__all__ = ["SALESFORCE_FAILURES", "BadInput", "Refusal", "app_settings", "bad_input_handler", "body_within",
+           "field_errors", "forget_settings", "is_htmx", "json_answer", "page_or_fragment", "refusal", "render"]
 
 _T = TypeVar("_T")
 _SETTINGS_KEY = "panel.settings"
@@ -125,3 +125,30 @@ def app_settings(build: Callable[[Mapping[str, Any]], _T]) -> _T:
 def forget_settings(app: Flask) -> None:
     """Build the settings again from `app.config` on their next use: what a restart does after the config changed."""
     app.extensions.pop(_SETTINGS_KEY, None)
+
+
+# -- webhooks (the panel's own and the dialers') -------------------------------------------------------------------
+
+def json_answer(body: dict, status: int, headers: Mapping[str, str] | None = None) -> Response:
+    """A webhook's JSON answer; an app context is enough (the call-event intake answers without a request context)."""
+    response = jsonify(body)
+    response.status_code = status
+    response.headers.update(dict(headers or {}))
+    return response
+
+
+def body_within(incoming, limit: int) -> bytes | None:
+    """The raw body of a request (werkzeug's or Flask's), or None when it is larger than `limit` bytes, whatever
+    Content-Length claims; read no further than that."""
+    declared = incoming.content_length
+    if declared is not None and declared > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    while size <= limit:  # one read may return less than asked (chunked bodies, some servers)
+        chunk = incoming.stream.read(limit + 1 - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return None if size > limit else b"".join(chunks)

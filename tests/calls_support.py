@@ -8,6 +8,7 @@ local org.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from contextlib import contextmanager
@@ -18,6 +19,7 @@ from simple_salesforce import format_soql
 from werkzeug.serving import make_server
 
 from panel.calls.signing import signature_headers
+from panel.localorg.seed import IDS
 
 SECRET = "local-webhook-secret"  # the documented default in local org mode
 AGENT = "agent@example.com"
@@ -162,3 +164,22 @@ def background_worker(app, workers: int = 2) -> Iterator[object]:
         yield consumer
     finally:
         consumer.stop(graceful=True)
+
+
+def post_note(client, call_id: str, subject: str = "", notes: str = "",
+              record_id: str = IDS["contact.yamada_taro"]):
+    """Save the task form bound to the call under a Contact's card, as the browser posts it; the answer."""
+    headers = {"HX-Request": "true"}
+    form = client.get(f"/panel/records/{record_id}/tasks/new?record_type=Contact&call_id={call_id}",
+                      headers=headers)
+    assert form.status_code == 200, form.text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+    return client.post(f"/panel/records/{record_id}/tasks", headers=headers, data={
+        "csrf_token": token, "record_type": "Contact", "active_call_id": call_id, "call_id": call_id,
+        "subject": subject, "notes": notes})
+
+
+def note(client, call_id: str, subject: str = "", notes: str = "") -> None:
+    """`post_note`, which must be saved."""
+    response = post_note(client, call_id, subject, notes)
+    assert response.status_code == 200, response.text

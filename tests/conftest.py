@@ -220,3 +220,28 @@ def review_item(app, client) -> int:
         items = [item.id for item, call in queue.open_reviews() if item.call_id == "review-call"]
     assert items, "the unmatched call should wait for a reviewer"
     return items[0]
+
+
+@pytest.fixture
+def lost_answers(monkeypatch):
+    """The network drops the answer to the first write matching a path ending (the write itself went through): arm
+    it with `(method, path ending)` pairs; what was dropped is listed in the second list."""
+    import requests
+
+    from panel.salesforce.http import SalesforceSession
+
+    real_request = SalesforceSession.request
+    dropped: list[tuple[str, str]] = []
+    armed: list[tuple[str, str]] = []
+
+    def request(self, method, url, *args, **kwargs):
+        response = real_request(self, method, url, *args, **kwargs)
+        for wanted in list(armed):
+            if method.upper() == wanted[0] and url.split("?")[0].rstrip("/").endswith(wanted[1]):
+                armed.remove(wanted)
+                dropped.append(wanted)
+                raise requests.ReadTimeout("the answer never came back")
+        return response
+
+    monkeypatch.setattr(SalesforceSession, "request", request)
+    return armed, dropped

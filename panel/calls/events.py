@@ -50,6 +50,7 @@ __all__ = [
     "EventError",
     "event_from_dict",
     "identifier_problem",
+    "is_email",
     "stored_event_from_dict",
     "parse_event",
     "rechecked",
@@ -235,16 +236,16 @@ def _event(data: Any, *, arrived_at: datetime | None, stored: bool = False) -> C
         if fields["recording_url"] is None and fields["voicemail_url"] is None:
             raise EventError("call.recording needs recording_url or voicemail_url", "recording_url")
     elif event_type == "call.transcript":
-        fields.update(transcript=_long_text(data, "transcript", MAX_FACT_TEXT),
+        fields.update(transcript=_text(data, "transcript", MAX_FACT_TEXT, lines=True),
                       transcript_url=_url(data, "transcript_url"))
         if not fields["transcript"] and fields["transcript_url"] is None:
             raise EventError("call.transcript needs transcript or transcript_url", "transcript")
     elif event_type == "call.summary":
-        fields.update(summary=_long_text(data, "summary", MAX_FACT_TEXT))
+        fields.update(summary=_text(data, "summary", MAX_FACT_TEXT, lines=True))
         if not fields["summary"]:
             raise EventError("summary is required", "summary")
     elif message:
-        text = _long_text(data, "text", MAX_MESSAGE_TEXT)
+        text = _text(data, "text", MAX_MESSAGE_TEXT, lines=True)
         if text is None:
             raise EventError("text is required", "text")
         fields.update(text=text)
@@ -357,20 +358,6 @@ def _optional_identifier(data: dict, field: str) -> str | None:
     return _identifier(data, field)
 
 
-def _long_text(data: dict, field: str, max_length: int) -> str | None:
-    """Free text that may hold line breaks and tabs (a transcript, a message), but no other control character."""
-    value = data.get(field)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise EventError(f"{field} must be a string or null", field)
-    if len(value) > max_length:
-        raise EventError(f"{field} must be at most {max_length} characters", field)
-    if _CONTROL_BUT_LINES.search(value):
-        raise EventError(f"{field} must not contain control characters other than line breaks and tabs", field)
-    return value
-
-
 def _choice(data: dict, field: str, allowed: tuple[str, ...]) -> str:
     value = _string(data, field)
     if value not in allowed:
@@ -389,14 +376,22 @@ def _boolean(data: dict, field: str, default: bool | None = None) -> bool:
     return value
 
 
+def is_email(value: str) -> bool:
+    """A plausible e-mail address (one @, no spaces, a dot in the domain, at most 254 characters)."""
+    return len(value) <= MAX_EMAIL_LENGTH and value.isprintable() and _EMAIL.match(value) is not None
+
+
 def _email(data: dict, field: str) -> str:
     value = _string(data, field)
-    if len(value) > MAX_EMAIL_LENGTH or not value.isprintable() or not _EMAIL.match(value):
+    if not is_email(value):
         raise EventError(f"{field} must be an e-mail address", field)
     return value
 
 
-def _text(data: dict, field: str, max_length: int) -> str | None:
+def _text(data: dict, field: str, max_length: int, *, lines: bool = False) -> str | None:
+    """Text of at most `max_length` characters, or None; without control characters (a NUL would be accepted here
+    and then refused by PostgreSQL in every job), except the line breaks and tabs of `lines` text (a transcript, a
+    message)."""
     value = data.get(field)
     if value is None:
         return None
@@ -404,8 +399,9 @@ def _text(data: dict, field: str, max_length: int) -> str | None:
         raise EventError(f"{field} must be a string or null", field)
     if len(value) > max_length:
         raise EventError(f"{field} must be at most {max_length} characters", field)
-    if _CONTROL.search(value):  # a NUL would be accepted here and then refused by PostgreSQL in every job
-        raise EventError(f"{field} must not contain control characters", field)
+    if (_CONTROL_BUT_LINES if lines else _CONTROL).search(value):
+        raise EventError(f"{field} must not contain control characters"
+                         + (" other than line breaks and tabs" if lines else ""), field)
     return value
 
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 import time
 
-from flask import Blueprint, Flask, current_app, jsonify, request
+from flask import Blueprint, Flask, current_app, request
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Request, Response
 
@@ -51,56 +51,34 @@ def _secrets() -> list[str]:
     return [config.get("PANEL_WEBHOOK_SECRET") or "", config.get("PANEL_WEBHOOK_PREVIOUS_SECRET") or ""]
 
 
-def _body_within_limit(incoming: Request) -> bytes | None:
-    """The raw body, or None when it is larger than the limit (whatever Content-Length claims)."""
-    declared = incoming.content_length
-    if declared is not None and declared > MAX_BODY_BYTES:
-        return None
-    chunks: list[bytes] = []
-    size = 0
-    while size <= MAX_BODY_BYTES:  # one read may return less than asked (chunked bodies, some servers)
-        chunk = incoming.stream.read(MAX_BODY_BYTES + 1 - size)
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size += len(chunk)
-    return None if size > MAX_BODY_BYTES else b"".join(chunks)
-
-
-def _json(body: dict, status: int, headers: dict | None = None) -> Response:
-    response = jsonify(body)  # an app context is enough: the intake has no request context
-    response.status_code = status
-    response.headers.update(headers or {})
-    return response
-
-
 def answer(incoming: Request) -> Response:
     """The whole endpoint for one request (a werkzeug or Flask request), inside an app context."""
-    raw = _body_within_limit(incoming)
+    raw = web.body_within(incoming, MAX_BODY_BYTES)
     if raw is None:
-        return _json({"error": f"the body is larger than {MAX_BODY_BYTES} bytes", "field": None}, 413)
+        return web.json_answer({"error": f"the body is larger than {MAX_BODY_BYTES} bytes", "field": None}, 413)
     try:
         verify_signature(_secrets(), incoming.headers.get(TIMESTAMP_HEADER), incoming.headers.get(SIGNATURE_HEADER),
                          raw, now=time.time(), tolerance_s=TOLERANCE_S)
     except SignatureError as refused:
         log.info("call event refused: %s", refused.reason)
-        return _json({"error": refused.message}, 401, {"WWW-Authenticate": 'Panel-HMAC-SHA256 realm="webhooks"'})
+        return web.json_answer({"error": refused.message}, 401,
+                               {"WWW-Authenticate": 'Panel-HMAC-SHA256 realm="webhooks"'})
     try:
         event = filed(parse_event(raw), web.app_settings(FilingSettings.from_config))
     except EventError as invalid:
-        return _json(invalid.as_json(), 400)
+        return web.json_answer(invalid.as_json(), 400)
     if event.is_message and not current_app.config.get("PANEL_LOG_MESSAGES", True):
-        return _json({"status": "ignored"}, 200)  # text messages are not logged (PANEL_LOG_MESSAGES off)
+        return web.json_answer({"status": "ignored"}, 200)  # text messages are not logged (PANEL_LOG_MESSAGES off)
     try:
         stored = ledger.store_event(event)
     except SQLAlchemyError:
         db.session.rollback()
         log.exception("could not store a call event")
-        return _json({"error": "the event could not be stored; send it again"}, 503, {"Retry-After": "5"})
+        return web.json_answer({"error": "the event could not be stored; send it again"}, 503, {"Retry-After": "5"})
     if not stored:
-        return _json({"status": "duplicate"}, 200)
+        return web.json_answer({"status": "duplicate"}, 200)
     jobs.enqueue_call(event.call_id)
-    return _json({"status": "accepted"}, 202)
+    return web.json_answer({"status": "accepted"}, 202)
 
 
 @bp.route("/calls", methods=["POST"])
@@ -127,7 +105,7 @@ class CallEventIntake:
                 response = answer(Request(environ))
             except Exception:
                 log.exception("a call event could not be answered")
-                response = _json({"error": "the event could not be handled; send it again"}, 500)
+                response = web.json_answer({"error": "the event could not be handled; send it again"}, 500)
         for name, value in self.headers:
             response.headers.setdefault(name, value)
         return response(environ, start_response)

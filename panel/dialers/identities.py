@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from dataclasses import dataclass, field
+
+from panel.calls.events import is_email
 
 __all__ = ["HEADER", "Identities", "IdentitiesError", "load_identities", "parse_identities"]
 
 HEADER = ("dialer", "dialer_user", "agent_email")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+$")
 MAX_FILE_BYTES = 5 * 1024 * 1024
 
 
@@ -46,7 +46,7 @@ class Identities:
             if email:
                 return email, None
         for name in given:
-            if _EMAIL.match(name) and len(name) <= 254:
+            if is_email(name):
                 return name.lower(), None
         return "", f"{dialer}:{given[0] if given else '(none)'}"[:255]
 
@@ -73,7 +73,7 @@ def parse_identities(text: str, *, known_dialers: tuple[str, ...] = ()) -> Ident
             raise IdentitiesError(f"line {number}: unknown dialer {cells[0]!r} (one of {', '.join(known_dialers)})")
         if not user:
             raise IdentitiesError(f"line {number}: dialer_user is empty")
-        if not _EMAIL.match(email):
+        if not is_email(email):
             raise IdentitiesError(f"line {number}: agent_email is not an e-mail address")
         previous = rows.get((dialer, user))
         if previous is not None and previous != email:

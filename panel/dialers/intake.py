@@ -65,13 +65,6 @@ def public_url() -> str:
     return f"{base}{request.path}" + (f"?{query}" if query else "")
 
 
-def _json(body: dict, status: int, headers: dict | None = None) -> Response:
-    response = jsonify(body)
-    response.status_code = status
-    response.headers.update(headers or {})
-    return response
-
-
 def _reply(reply: Reply) -> Response:
     if isinstance(reply.body, (dict, list)):
         response = jsonify(reply.body)
@@ -80,14 +73,6 @@ def _reply(reply: Reply) -> Response:
     response.status_code = reply.status
     response.headers.update(dict(reply.headers))
     return response
-
-
-def _read_body(limit: int) -> bytes | None:
-    declared = request.content_length
-    if declared is not None and declared > limit:
-        return None
-    raw = request.stream.read(limit + 1)
-    return None if len(raw) > limit else raw
 
 
 @bp.route("/<dialer>", methods=["POST"])
@@ -100,16 +85,16 @@ def receive(dialer: str):
     secret = config.get(module.SECRET)
     if not secret:
         abort(404)
-    raw = _read_body(module.MAX_BODY_BYTES)
+    raw = web.body_within(request, module.MAX_BODY_BYTES)
     if raw is None:
-        return _json({"error": f"the body is larger than {module.MAX_BODY_BYTES} bytes", "field": None}, 413)
+        return web.json_answer({"error": f"the body is larger than {module.MAX_BODY_BYTES} bytes", "field": None}, 413)
     content_type = request.mimetype or ""
     form: list[tuple[str, str]] = []
     if content_type == "application/x-www-form-urlencoded":
         try:
             form = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
         except UnicodeDecodeError:
-            return _json({"error": "the form body is not UTF-8", "field": None}, 400)
+            return web.json_answer({"error": "the form body is not UTF-8", "field": None}, 400)
     delivery = Delivery(headers=request.headers, body=raw, url=public_url(), received_at=datetime.now(timezone.utc),
                         form=tuple(form), content_type=content_type)
     adapter_config = AdapterConfig(
@@ -121,12 +106,13 @@ def receive(dialer: str):
             outcome = [rechecked(event, now=delivery.received_at) for event in outcome]
     except Refused as refused:
         log.info("%s delivery refused: %s", dialer, refused.message)
-        return _json({"error": refused.message}, 401)
+        return web.json_answer({"error": refused.message}, 401)
     except EventError as invalid:
-        return _json(invalid.as_json(), 400)
+        return web.json_answer(invalid.as_json(), 400)
     except Exception:  # a bug in an adapter: nothing stored; the vendor retries a 5xx
         log.exception("a %s delivery could not be read", dialer)
-        return _json({"error": "the delivery could not be handled; send it again"}, 503, {"Retry-After": "30"})
+        return web.json_answer({"error": "the delivery could not be handled; send it again"}, 503,
+                               {"Retry-After": "30"})
     if isinstance(outcome, Reply):
         return _reply(outcome)
     response = _store(list(outcome))
@@ -151,8 +137,8 @@ def _store(events: list[CallEvent]) -> Response:
     except SQLAlchemyError:
         db.session.rollback()
         log.exception("could not store a dialer's call event")
-        return _json({"error": "the event could not be stored; send it again"}, 503, {"Retry-After": "5"})
+        return web.json_answer({"error": "the event could not be stored; send it again"}, 503, {"Retry-After": "5"})
     for call_id in dict.fromkeys(calls):
         jobs.enqueue_call(call_id)
-    return _json({"status": "accepted" if stored or not duplicates else "duplicate", "stored": stored,
+    return web.json_answer({"status": "accepted" if stored or not duplicates else "duplicate", "stored": stored,
                   "duplicates": duplicates}, 200)

@@ -8,17 +8,15 @@ Events go through the panel's signed webhook; the logging job runs as a worker r
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from calls_support import Dialer, call_record, call_tasks, configure, run_call, run_queued
+from calls_support import Dialer, call_record, call_tasks, configure, note, run_call, run_queued
 from tests.conftest import sign_in  # not `conftest`: that name is whichever folder's conftest pytest loaded last
 from panel.localorg.seed import IDS, USER_IDS
 
 YAMADA = IDS["contact.yamada_taro"]
-HX = {"HX-Request": "true"}
 FIRST, SECOND = "agent@example.com", "agent2@example.com"
 RECORDING = "https://dialer.example.com/recordings/leg-b"
 
@@ -61,14 +59,6 @@ def logged_once(sf, call_id: str) -> dict:
     assert len(tasks) == 1, tasks
     return tasks[0]
 
-
-def note(client, call_id: str, subject: str, notes: str = ""):
-    form = client.get(f"/panel/records/{YAMADA}/tasks/new?record_type=Contact&call_id={call_id}", headers=HX).text
-    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
-    response = client.post(f"/panel/records/{YAMADA}/tasks", headers=HX, data={
-        "csrf_token": token, "record_type": "Contact", "active_call_id": call_id, "call_id": call_id,
-        "subject": subject, "notes": notes})
-    assert response.status_code == 200, response.text
 
 
 def test_a_transferred_call_is_one_task_owned_by_the_last_agent_with_both_agents_notes(app, localorg, sf):

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import requests
 
-from calls_support import (Dialer, background_worker, call_record, call_tasks, configure, run_call, run_queued,
+from calls_support import (Dialer, background_worker, call_record, call_tasks, configure, note, run_call, run_queued,
                            served, signed, sweep, wait_until)
 from tests.conftest import sign_in  # not `conftest`: that name is whichever folder's conftest pytest loaded last
 from panel.localorg.seed import IDS, USER_IDS
@@ -302,23 +302,15 @@ def test_several_matches_or_none_wait_in_the_review_queue_without_a_task(app, ag
 
 # -- notes during the call ------------------------------------------------------------------------------------------
 
-def _note(client, call_id: str, subject: str, notes: str = ""):
-    form = client.get(f"/panel/records/{YAMADA}/tasks/new?record_type=Contact&call_id={call_id}", headers=HX).text
-    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
-    response = client.post(f"/panel/records/{YAMADA}/tasks", headers=HX, data={
-        "csrf_token": token, "record_type": "Contact", "active_call_id": call_id, "call_id": call_id,
-        "subject": subject, "notes": notes})
-    assert response.status_code == 200, response.text
-
 
 def test_notes_during_the_call_make_one_open_task_that_the_end_closes(app, agent, sf):
     dialer = Dialer(agent, "call-notes")
     dialer.send(dialer.ringing(), dialer.answered())
     run_queued(app)
-    _note(agent, "call-notes", "", "見積の依頼")
+    note(agent, "call-notes", "", "見積の依頼")
     first = logged_once(sf, "call-notes")
     assert (first["Status"], first["IsClosed"], first["TaskSubtype"]) == ("In Progress", False, "Call")
-    _note(agent, "call-notes", "", "納期の確認")
+    note(agent, "call-notes", "", "納期の確認")
     during = logged_once(sf, "call-notes")
     assert during["Id"] == first["Id"]
     assert "見積の依頼" in during["Description"] and "納期の確認" in during["Description"]
@@ -340,7 +332,7 @@ def test_notes_racing_the_end_being_logged_still_give_one_task_per_call(app, age
             dialer.send(dialer.ringing(), dialer.answered())
         for dialer in calls:
             dialer.send(dialer.ended(duration=30))  # the worker starts logging it now...
-            _note(agent, dialer.call_id, "", "同時に書いたメモ")  # ...while the agent saves a note
+            note(agent, dialer.call_id, "", "同時に書いたメモ")  # ...while the agent saves a note
         wait_until(lambda: all(call_record(app, d.call_id).status == "logged" for d in calls))
     for dialer in calls:
         task = logged_once(sf, dialer.call_id)
@@ -352,7 +344,7 @@ def test_a_note_after_the_call_was_logged_lands_on_the_logged_task(app, agent, s
     dialer = Dialer(agent, "call-late-note")
     dialer.send(*full_call(dialer))
     run_queued(app)
-    _note(agent, "call-late-note", "", "折り返し予定")
+    note(agent, "call-late-note", "", "折り返し予定")
     task = logged_once(sf, "call-late-note")
     assert task["IsClosed"] and "折り返し予定" in task["Description"]
 
@@ -361,7 +353,7 @@ def test_a_note_on_a_call_whose_end_came_first_is_still_one_task(app, agent, sf)
     dialer = Dialer(agent, "call-end-then-note")
     ringing, answered, ended = full_call(dialer)
     dialer.send(ringing, ended)  # the job has not run yet when the agent writes
-    _note(agent, "call-end-then-note", "要約")
+    note(agent, "call-end-then-note", "要約")
     run_queued(app)
     task = logged_once(sf, "call-end-then-note")
     assert task["IsClosed"] and task["Subject"] == "要約"  # the subject the agent typed
@@ -508,27 +500,6 @@ def test_a_task_whose_creation_answer_was_lost_is_found_not_created_again(app, a
     assert call_record(app, "call-lost-answer").task_id == created
 
 
-@pytest.fixture
-def lost_answers(monkeypatch):
-    """The network drops the answer to the first write matching a path ending (the write itself went through)."""
-    from panel.salesforce.http import SalesforceSession
-
-    real_request = SalesforceSession.request
-    dropped: list[tuple[str, str]] = []
-    armed: list[tuple[str, str]] = []
-
-    def request(self, method, url, *args, **kwargs):
-        response = real_request(self, method, url, *args, **kwargs)
-        for wanted in list(armed):
-            if method.upper() == wanted[0] and url.split("?")[0].rstrip("/").endswith(wanted[1]):
-                armed.remove(wanted)
-                dropped.append(wanted)
-                raise requests.ReadTimeout("the answer never came back")
-        return response
-
-    monkeypatch.setattr(SalesforceSession, "request", request)
-    return armed, dropped
-
 
 def test_with_an_external_id_field_a_lost_answer_is_upserted_not_duplicated(app, agent, sf, lost_answers):
     armed, dropped = lost_answers
@@ -556,7 +527,7 @@ def test_a_note_whose_answer_was_lost_is_not_a_second_task(app, agent, sf, lost_
         "csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', form).group(1), "record_type": "Contact",
         "active_call_id": "call-note-lost", "call_id": "call-note-lost", "notes": "最初のメモ"})
     assert lost.status_code == 503 and dropped  # the agent is told to try again; the Task exists all the same
-    _note(agent, "call-note-lost", "", "二つ目のメモ")
+    note(agent, "call-note-lost", "", "二つ目のメモ")
     dialer.send(dialer.ended())
     run_queued(app)
     task = logged_once(sf, "call-note-lost")

@@ -200,29 +200,6 @@ def test_an_added_message_whose_answer_was_lost_is_not_added_again(app, client, 
         "[17:00] ← 明日伺います\n[17:01] → お待ちしております\n[17:02] ← よろしくお願いします")
 
 
-@pytest.fixture
-def lost_answers(monkeypatch):
-    """The network drops the answer to the first write matching a path ending (the write itself went through)."""
-    import requests
-
-    from panel.salesforce.http import SalesforceSession
-
-    real_request = SalesforceSession.request
-    dropped: list[tuple[str, str]] = []
-    armed: list[tuple[str, str]] = []
-
-    def request(self, method, url, *args, **kwargs):
-        response = real_request(self, method, url, *args, **kwargs)
-        for wanted in list(armed):
-            if method.upper() == wanted[0] and url.split("?")[0].rstrip("/").endswith(wanted[1]):
-                armed.remove(wanted)
-                dropped.append(wanted)
-                raise requests.ReadTimeout("the answer never came back")
-        return response
-
-    monkeypatch.setattr(SalesforceSession, "request", request)
-    return armed, dropped
-
 
 # -- which record ----------------------------------------------------------------------------------------------------
 

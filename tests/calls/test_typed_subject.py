@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from calls_support import Dialer, call_record, call_tasks, configure, run_call, run_queued
+from calls_support import Dialer, call_record, call_tasks, configure, post_note, run_call, run_queued
 from tests.conftest import sign_in  # not `conftest`: that name is whichever folder's conftest pytest loaded last
 from panel.localorg.seed import IDS
 
@@ -27,14 +27,6 @@ def form_during(client, call_id: str) -> str:
     assert response.status_code == 200, response.text
     return response.text
 
-
-def note(client, call_id: str, subject: str = "", notes: str = ""):
-    """Save the task form bound to the call, as the browser posts it."""
-    form = form_during(client, call_id)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
-    return client.post(f"/panel/records/{YAMADA}/tasks", headers=HX, data={
-        "csrf_token": token, "record_type": "Contact", "active_call_id": call_id, "call_id": call_id,
-        "subject": subject, "notes": notes})
 
 
 def saved(response) -> None:
@@ -63,7 +55,7 @@ def later(seconds: float = 30) -> datetime:
 def test_the_subject_typed_during_a_call_is_the_tasks_subject_and_the_notes_its_description(
         app, signed_in_client, sf):
     dialer = answered_call(app, signed_in_client, "call-typed")
-    saved(note(signed_in_client, "call-typed", "見積の再送依頼", "来週までに送付"))
+    saved(post_note(signed_in_client, "call-typed", "見積の再送依頼", "来週までに送付"))
     during = the_task(sf, "call-typed")
     assert (during["Subject"], during["IsClosed"]) == ("見積の再送依頼", False)
     assert "来週までに送付" in during["Description"] and "見積の再送依頼" not in during["Description"]
@@ -86,7 +78,7 @@ def test_the_subject_is_optional_during_a_call_and_the_task_then_has_the_calls_s
     assert " required" not in subject_input and 'aria-describedby="task-subject-hint"' in subject_input
     assert 'id="task-subject-hint"' in form
 
-    saved(note(client, "call-untitled", "", "住所変更の連絡あり"))
+    saved(post_note(client, "call-untitled", "", "住所変更の連絡あり"))
     during = the_task(sf, "call-untitled")
     assert during["Subject"] == "通話"  # the notes Task in the Task's language: never "Call" in a Japanese org
     assert "住所変更の連絡あり" in during["Description"]
@@ -99,14 +91,14 @@ def test_the_subject_is_optional_during_a_call_and_the_task_then_has_the_calls_s
 def test_the_notes_task_follows_the_configured_task_language(app, signed_in_client, sf):
     configure(app, PANEL_TASK_LANGUAGE="en")
     answered_call(app, signed_in_client, "call-untitled-en")
-    saved(note(signed_in_client, "call-untitled-en", "", "Moved office"))
+    saved(post_note(signed_in_client, "call-untitled-en", "", "Moved office"))
     assert the_task(sf, "call-untitled-en")["Subject"] == "Call"
 
 
 def test_a_note_with_neither_subject_nor_notes_is_refused_next_to_the_subject_and_nothing_is_written(
         app, signed_in_client, sf):
     answered_call(app, signed_in_client, "call-empty-note")
-    refused = note(signed_in_client, "call-empty-note", "", "   ")
+    refused = post_note(signed_in_client, "call-empty-note", "", "   ")
     assert refused.status_code == 422
     assert 'data-error-for="subject"' in refused.text and "Enter a subject or notes for the call." in refused.text
     assert call_tasks(sf, "call-empty-note") == []
@@ -114,9 +106,9 @@ def test_a_note_with_neither_subject_nor_notes_is_refused_next_to_the_subject_an
 
 def test_a_later_subject_renames_the_task_and_a_note_without_one_keeps_it(app, signed_in_client, sf):
     dialer = answered_call(app, signed_in_client, "call-renamed-twice")
-    saved(note(signed_in_client, "call-renamed-twice", "見積の依頼"))
-    saved(note(signed_in_client, "call-renamed-twice", "見積と納期の依頼", "納期は来月"))
-    saved(note(signed_in_client, "call-renamed-twice", "", "担当者は鈴木さん"))
+    saved(post_note(signed_in_client, "call-renamed-twice", "見積の依頼"))
+    saved(post_note(signed_in_client, "call-renamed-twice", "見積と納期の依頼", "納期は来月"))
+    saved(post_note(signed_in_client, "call-renamed-twice", "", "担当者は鈴木さん"))
     dialer.send(dialer.ended(duration=30))
     run_queued(app)
     task = the_task(sf, "call-renamed-twice")
@@ -129,7 +121,7 @@ def test_a_subject_typed_after_the_call_was_logged_becomes_the_logged_tasks_subj
     dialer.send(dialer.ended(duration=95))
     run_queued(app)
     assert the_task(sf, "call-titled-later")["Subject"] == "通話 - 着信 / (2)分"
-    saved(note(signed_in_client, "call-titled-later", "折り返しの約束", "明日10時"))
+    saved(post_note(signed_in_client, "call-titled-later", "折り返しの約束", "明日10時"))
     task = the_task(sf, "call-titled-later")
     assert (task["Subject"], task["IsClosed"]) == ("折り返しの約束", True)
     assert "明日10時" in task["Description"]
@@ -140,7 +132,7 @@ def test_a_subject_typed_after_the_call_was_logged_becomes_the_logged_tasks_subj
 def test_the_template_puts_what_the_agent_typed_in_its_subject_placeholder(app, signed_in_client, sf):
     configure(app, PANEL_TASK_SUBJECT_TEMPLATE="{subject} ({outcome} {minutes}分)")
     dialer = answered_call(app, signed_in_client, "call-template-typed")
-    saved(note(signed_in_client, "call-template-typed", "見積の再送依頼"))
+    saved(post_note(signed_in_client, "call-template-typed", "見積の再送依頼"))
     assert the_task(sf, "call-template-typed")["Subject"] == "見積の再送依頼"  # the minutes are not known yet
     dialer.send(dialer.ended(duration=95))
     run_queued(app)
@@ -168,7 +160,7 @@ def test_a_leg_reported_after_the_task_was_written_keeps_the_typed_subject(app, 
     dialer.send(dialer.event("call.ringing", at_s=0, leg_id="leg-a", agent_email=FIRST),
                 dialer.event("call.answered", at_s=5, leg_id="leg-a", agent_email=FIRST))
     run_call(app, dialer.call_id)
-    saved(note(agent, dialer.call_id, "Invoice question", "Wants a copy"))
+    saved(post_note(agent, dialer.call_id, "Invoice question", "Wants a copy"))
     dialer.send(dialer.event("call.ended", at_s=65, leg_id="leg-a", agent_email=FIRST, answered=True,
                              duration_seconds=60))
     run_call(app, dialer.call_id, now=later())
@@ -187,7 +179,7 @@ def test_a_leg_reported_after_the_task_was_written_keeps_the_typed_subject(app, 
 def test_a_reviewers_retry_keeps_the_typed_subject(app, signed_in_client, localorg, sf):
     configure(app, PANEL_REVIEWERS="reviewer@example.com", PANEL_CALL_RETRY_FOR_S=0)
     dialer = answered_call(app, signed_in_client, "call-typed-review")
-    saved(note(signed_in_client, "call-typed-review", "請求書の再発行"))
+    saved(post_note(signed_in_client, "call-typed-review", "請求書の再発行"))
     dialer.send(dialer.ended(duration=95))
     localorg.admin("faults", error_rate=1, error_status=503)
     try:
@@ -212,10 +204,10 @@ def test_a_reviewers_retry_keeps_the_typed_subject(app, signed_in_client, localo
 def test_a_subject_typed_with_a_note_salesforce_did_not_take_is_not_kept(app, signed_in_client, localorg, sf):
     """The form said the note failed: the call's end does not write its subject either."""
     dialer = answered_call(app, signed_in_client, "call-typed-failed")
-    saved(note(signed_in_client, "call-typed-failed", "", "最初のメモ"))
+    saved(post_note(signed_in_client, "call-typed-failed", "", "最初のメモ"))
     localorg.admin("faults", error_rate=1, error_status=503)
     try:
-        failed = note(signed_in_client, "call-typed-failed", "取り消したい件名", "届かないメモ")
+        failed = post_note(signed_in_client, "call-typed-failed", "取り消したい件名", "届かないメモ")
     finally:
         localorg.admin("faults", error_rate=0)
     assert failed.status_code >= 400
@@ -229,7 +221,7 @@ def test_a_subject_typed_with_a_note_salesforce_did_not_take_is_not_kept(app, si
 def test_a_long_subject_typed_during_a_call_is_cut_to_what_salesforce_holds(app, signed_in_client, sf):
     answered_call(app, signed_in_client, "call-typed-long")
     typed = "📞" * 200  # 400 UTF-16 code units, as Salesforce counts a Subject's 255
-    response = note(signed_in_client, "call-typed-long", typed, "メモ")
+    response = post_note(signed_in_client, "call-typed-long", typed, "メモ")
     saved(response)
     subject = the_task(sf, "call-typed-long")["Subject"]
     assert subject.startswith("📞") and len(subject.encode("utf-16-le")) // 2 <= 255
